@@ -1,0 +1,90 @@
+"""Assemble a running agent from a `Config`: models, MCP servers, and the loop.
+
+`open_agent` is the one place that turns configuration into live objects and closes them again.
+It knows nothing about the CLI or HTTP; those call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from agent.config import Config
+from agent.exceptions import ConfigError
+from agent.loop import Agent
+from agent.models.base import Model
+from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
+from agent.toolsets.mcp import MCPToolset
+
+__all__ = ["Runtime", "build_answering_model", "open_agent"]
+
+
+@dataclass
+class Runtime:
+    """A live agent and what it owns."""
+
+    agent: Agent
+    toolbox: Toolbox
+    models: dict[str, Model]
+
+
+def _build_models(config: Config, names: Sequence[str]) -> dict[str, Model]:
+    from agent.models.factory import build_model
+
+    models_dir = Path(config.models_dir).expanduser()
+    return {name: build_model(config.models[name], name, models_dir) for name in names}
+
+
+def build_answering_model(config: Config) -> tuple[Model, dict[str, Model]]:
+    """The model named by `agent.model` (a configured model, or "router"), and every model it uses."""
+    if config.agent.model == "router":
+        from agent.router import Router
+
+        needed = {n for n in (config.router.router_model, config.router.small, config.router.large) if n}
+        if not needed:
+            raise ConfigError("agent.model = 'router' needs router.small and router.large in the config")
+        models = _build_models(config, sorted(needed))
+        return Router.from_settings(config.router, models), models
+    if config.agent.model not in config.models:
+        known = ", ".join(config.models) or "none"
+        raise ConfigError(f"agent.model = {config.agent.model!r} is not a model in [models] (known: {known})")
+    models = _build_models(config, [config.agent.model])
+    return models[config.agent.model], models
+
+
+@asynccontextmanager
+async def open_agent(
+    config: Config,
+    *,
+    model: Model | None = None,
+    extra_toolsets: Sequence[Toolset] = (),
+) -> AsyncIterator[Runtime]:
+    """Start the configured MCP servers and models; yield a `Runtime`; close everything after.
+
+    `model` replaces the configured one (tests pass a scripted model); `extra_toolsets` are added
+    beside the configured servers (tests pass in-process servers).
+    """
+    models: dict[str, Model] = {}
+    if model is None:
+        model, models = build_answering_model(config)
+    async with anyio.create_task_group() as tg:
+        toolsets: list[Toolset] = list(extra_toolsets)
+        for name, server in config.mcpServers.items():
+            if server.disabled:
+                continue
+            toolsets.append(
+                FilteredToolset(MCPToolset(name, tg, settings=server), allow=server.allow, deny=server.deny)
+            )
+        toolbox = Toolbox(toolsets, prefix=config.prefix_tools)
+        try:
+            yield Runtime(Agent(model, toolbox, config.agent), toolbox, models or {model.name: model})
+        finally:
+            with anyio.CancelScope(shield=True):
+                await toolbox.aclose()
+                for m in {id(m): m for m in [model, *models.values()]}.values():
+                    await m.aclose()
+            tg.cancel_scope.cancel()

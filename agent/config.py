@@ -1,0 +1,261 @@
+"""The config file: pydantic models with `extra="forbid"`, loaded once at the edge.
+
+A config is TOML (`config/homelab-agent.example.toml`) with `[models.*]`, `[router]`, `[agent]`,
+`[logging]` and `[mcpServers.*]` in the Claude Desktop format. `mcp_config` can point at an
+existing `claude_desktop_config.json` whose servers are reused as they are.
+
+Strings may name secrets as `${ENV_VAR}`, `${ENV_VAR:-default}` or `${file:/path}`; they are read here, at load time,
+and kept in `SecretStr` so they never print. Nothing deeper in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from agent.exceptions import ConfigError
+from agent.models.settings import ModelSettings
+
+__all__ = [
+    "AgentSettings",
+    "Config",
+    "LoggingSettings",
+    "RouterSettings",
+    "ServeSettings",
+    "ServerSettings",
+    "load_config",
+]
+
+DEFAULT_CONFIG_PATHS = (Path("homelab-agent.toml"), Path("~/.config/homelab-agent/config.toml"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Strict):
+    """One MCP server, Claude Desktop style: `command`/`args`/`env` (stdio) or `url`/`headers`."""
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    transport: Literal["stdio", "streamable-http", "sse"] | None = None  # inferred when omitted
+    allow: list[str] | None = None  # glob patterns of tools to offer; None = all
+    deny: list[str] = Field(default_factory=list)  # glob patterns of tools to hide
+    timeout_s: float = Field(default=30.0, gt=0)  # per tool call
+    connect_timeout_s: float = Field(default=20.0, gt=0)
+    disabled: bool = False
+    type: str | None = None  # accepted from Claude Desktop files ("stdio", "http", "sse")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give either `command` (stdio) or `url` (HTTP), not both or neither")
+        if self.transport is None:
+            if self.command is not None:
+                self.transport = "stdio"
+            elif self.type == "sse" or (self.url or "").rstrip("/").endswith("/sse"):
+                self.transport = "sse"
+            else:
+                self.transport = "streamable-http"
+        return self
+
+
+class RouterSettings(_Strict):
+    """The small-model router: which models it picks between and how."""
+
+    mode: Literal["auto", "always_small", "always_large"] = "always_large"
+    router_model: str | None = None  # decides the route; defaults to `small`
+    small: str | None = None  # answers simple lookups
+    large: str | None = None  # answers the rest; the default when the router is off
+    max_tools: int = Field(default=4, ge=1)  # tools the answering model sees
+    small_max_steps: int = Field(default=4, ge=1)  # escalate to `large` past this many steps
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)  # below this, the large model answers
+    # ask `router_model` for a one-word "simple"/"complex" verdict when the lexical cues are unsure
+    # (within `model_band` of `confidence`); off = decide from the cues alone, in well under 1 ms
+    classify_with_model: bool = False
+    model_band: float = Field(default=0.15, ge=0.0, le=1.0)  # how close to `confidence` counts as unsure
+    escalate: bool = True  # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
+
+
+class AgentSettings(_Strict):
+    """Limits of one agent run."""
+
+    model: str = "default"  # the model (or "router") that answers
+    max_steps: int = Field(default=8, ge=1)  # model turns before MaxStepsError
+    tool_result_tokens: int = Field(default=1500, ge=50)  # longer tool results are cut
+    system_prompt: str | None = None  # a path; default: the packaged prompt
+    timezone: str | None = None  # for "today" in the system prompt; default: local time
+
+
+class LoggingSettings(_Strict):
+    """Logging to stderr."""
+
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+    format: Literal["console", "json"] = "console"
+
+
+class ServeSettings(_Strict):
+    """`homelab-agent serve`."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    bearer_token: SecretStr | None = None  # required when host is not loopback
+    queue_size: int = Field(default=16, ge=1)  # waiting requests before 429
+    concurrency: int = Field(default=1, ge=1)  # requests answered at once
+    reexport_tools: bool = False  # also offer the underlying MCP tools
+    allow_writes: bool = False  # allow write tools when the client cannot be asked
+
+
+class Config(_Strict):
+    """The whole configuration."""
+
+    models: dict[str, ModelSettings] = Field(default_factory=dict)
+    router: RouterSettings = Field(default_factory=RouterSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    mcp_config: str | None = None  # path of a claude_desktop_config.json to take servers from
+    models_dir: str = "~/.cache/homelab-agent/models"
+    prefix_tools: bool = True  # name tools SERVER__TOOL
+    mcpServers: dict[str, ServerSettings] = Field(default_factory=dict)  # noqa: N815 (Claude's key)
+
+    @model_validator(mode="after")
+    def _models_exist(self) -> Config:
+        names = set(self.models)
+        if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
+            return self
+        refs = {"router.router_model": self.router.router_model, "router.small": self.router.small,
+                "router.large": self.router.large}
+        if self.agent.model != "router":
+            refs["agent.model"] = self.agent.model
+        for key, ref in refs.items():
+            if ref is not None and ref not in names:
+                known = ", ".join(sorted(names)) or "none"
+                raise ValueError(f"{key} = {ref!r} is not a model in [models] (known: {known})")
+        return self
+
+
+_SECRET_REF = re.compile(r"\$\{(file:)?([^}:]+)(?::-([^}]*))?\}")
+
+
+def _expand(value: str, env: dict[str, str], where: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        is_file, name, default = match.group(1), match.group(2), match.group(3)
+        if is_file:
+            path = Path(name).expanduser()
+            try:
+                return path.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{where}: cannot read secret file {path}: {exc.strerror}") from None
+        if name not in env:
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return env[name]
+
+    return _SECRET_REF.sub(sub, value)
+
+
+def _expand_all(data: Any, env: dict[str, str], where: str = "") -> Any:
+    if isinstance(data, str):
+        return _expand(data, env, where)
+    if isinstance(data, dict):
+        return {k: _expand_all(v, env, f"{where}.{k}" if where else k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_expand_all(v, env, f"{where}[{i}]") for i, v in enumerate(data)]
+    return data
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table at the top level")
+    return data
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s)"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against config/homelab-agent.example.toml)"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read, expand and validate a config; a `claude_desktop_config.json` works on its own too.
+
+    Raises:
+        ConfigError: naming the file, the key and what was expected.
+    """
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        found = next((p.expanduser() for p in DEFAULT_CONFIG_PATHS if p.expanduser().exists()), None)
+        if found is None:
+            raise ConfigError(
+                "no config file: pass --config PATH, or copy config/homelab-agent.example.toml "
+                "to ./homelab-agent.toml"
+            )
+        path = found
+    path = Path(path).expanduser()
+    data = _read(path)
+    if path.suffix == ".json":  # a claude_desktop_config.json used as it is
+        data = {"mcpServers": data.get("mcpServers", {})}
+    base = path.parent
+    if "mcp_config" in data and isinstance(data["mcp_config"], str):
+        desktop = Path(data["mcp_config"]).expanduser()
+        desktop = desktop if desktop.is_absolute() else base / desktop
+        servers = _read(desktop).get("mcpServers", {})
+        data["mcpServers"] = {**servers, **data.get("mcpServers", {})}
+    try:
+        data = _expand_all(data, env)
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+
+
+def secret_values(config: Config) -> list[str]:
+    """Every secret in `config`, so logging can redact them wherever they appear."""
+    found: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, SecretStr):
+            value = obj.get_secret_value()
+            if len(value) >= 4:
+                found.append(value)
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name))
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+
+    walk(config)
+    return found

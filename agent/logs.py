@@ -1,0 +1,81 @@
+"""structlog to stderr, console or JSON, with secrets redacted from every event.
+
+Entry points call `configure_logging` once; library modules only call `structlog.get_logger`.
+Stdout is left alone: it belongs to answers and to the stdio MCP transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "redactor"]
+
+REDACTED = "***"
+_SECRET_KEYS = re.compile(r"(token|password|passwd|secret|authorization|api[_-]?key|cookie)", re.IGNORECASE)
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v, secrets) for v in value)
+    return value
+
+
+def redactor(secrets: Iterable[str]) -> structlog.types.Processor:
+    """A processor that blanks secret-looking keys and every occurrence of the known `secrets`."""
+    known = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+
+    def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in list(event.items()):
+            event[key] = REDACTED if _SECRET_KEYS.search(key) else _scrub(value, known)
+        return event
+
+    return redact
+
+
+class _Stderr:
+    """Whatever `sys.stderr` is at the time of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure_logging(level: str = "warning", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
+    """Send structlog (and stdlib logging) to stderr at `level`, as `fmt`, redacting `secrets`."""
+    numeric = logging.getLevelName(level.upper())
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redactor(secrets),
+            structlog.processors.format_exc_info if fmt == "json" else structlog.processors.StackInfoRenderer(),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    for noisy in ("httpx", "httpx2", "httpcore", "mcp"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

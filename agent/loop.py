@@ -1,0 +1,253 @@
+"""The agent loop: ask the model, run its tool calls, repeat until it answers.
+
+One run is a small state machine over `RunState`:
+
+    request model ──> tool calls? ──yes──> run them (concurrently) ──> request model ...
+                          │no
+                          ├── unreadable output ──> tell the model, request again
+                          └── text ──> done
+
+Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
+become observations and the run goes on; everything else propagates. A hard step limit ends in
+`MaxStepsError`. This module does not build models, connect servers or route: see `agent.app`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import jsonschema
+import structlog
+
+from agent.config import AgentSettings
+from agent.exceptions import MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
+from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
+from agent.models.base import Model, TextSink
+from agent.toolsets.base import Toolset
+from agent.trace import RunResult, Step, ToolCallRecord
+
+__all__ = ["Agent", "Session", "StepHook", "default_system_prompt"]
+
+log = structlog.get_logger(__name__)
+
+CHARS_PER_TOKEN = 3.5  # a conservative estimate for compact English text and JSON
+StepHook = Callable[[Step], Awaitable[None] | None]
+
+
+def default_system_prompt(timezone: str | None = None, now: datetime | None = None) -> str:
+    """The packaged system prompt with today's date filled in."""
+    zone = ZoneInfo(timezone) if timezone else None
+    now = now or datetime.now(zone)
+    template = resources.files("agent.prompts").joinpath("system.md").read_text()
+    return template.format(today=now.strftime("%A %Y-%m-%d"), timezone=timezone or now.astimezone().tzname())
+
+
+def truncate(text: str, max_tokens: int) -> tuple[str, bool]:
+    """Cut `text` to about `max_tokens`, with a note the model can see."""
+    limit = int(max_tokens * CHARS_PER_TOKEN)
+    if len(text) <= limit:
+        return text, False
+    cut = text.rfind("\n", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    total = int(len(text) / CHARS_PER_TOKEN)
+    note = (
+        f"\n[result cut: showing about {max_tokens} of {total} tokens. "
+        "Ask a narrower question (a project, a person, a query) to see the rest.]"
+    )
+    return text[:cut] + note, True
+
+
+@dataclass
+class RunState:
+    """Everything one run knows: the conversation so far, the step count, usage, and the trace."""
+
+    messages: list[Message]
+    tools: list[ToolSpec]
+    step: int = 0
+    usage: Usage = field(default_factory=Usage)
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class Agent:
+    """Answers questions with `model`, calling tools from `toolset`."""
+
+    model: Model
+    toolset: Toolset
+    settings: AgentSettings = field(default_factory=AgentSettings)
+    system_prompt: str | None = None
+    _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    async def run(
+        self,
+        question: str,
+        *,
+        history: Sequence[Message] = (),
+        on_text: TextSink | None = None,
+        on_step: StepHook | None = None,
+    ) -> RunResult:
+        """Answer `question` after `history`; stream the final answer through `on_text`.
+
+        Raises:
+            MaxStepsError: the model was still calling tools after `settings.max_steps` turns.
+            RunError: the model or the configuration failed.
+        """
+        started = time.perf_counter()
+        system = self.system_prompt or default_system_prompt(self.settings.timezone)
+        tools = await self.toolset.list_tools()
+        state = RunState([Message.system(system), *history, Message.user(question)], tools)
+        while True:
+            if state.step >= self.settings.max_steps:
+                raise MaxStepsError(self.settings.max_steps)
+            state.step += 1
+            response, model_s = await self._request(state, on_text)
+            step = Step(
+                index=state.step,
+                model=response.model or self.model.name,
+                model_s=model_s,
+                usage=response.usage,
+                text=response.text,
+                parse_error=response.parse_error,
+                route=response.route,
+            )
+            state.steps.append(step)
+            state.usage += response.usage
+            if response.tool_calls:
+                state.messages.append(Message.assistant(response.text, response.tool_calls))
+                step.tool_calls = await self._run_tools(response.tool_calls, state.tools)
+                state.messages.extend(
+                    Message.tool(call, record.result) for call, record in zip(response.tool_calls, step.tool_calls)
+                )
+            elif response.parse_error or not response.text.strip():
+                problem = response.parse_error or "your reply was empty"
+                state.messages.append(Message.assistant(response.raw or response.text))
+                state.messages.append(
+                    Message.user(f"I could not use that: {problem}. Call one tool correctly, or answer in plain text.")
+                )
+            await _call_hook(on_step, step)
+            if not response.tool_calls and response.text.strip() and not response.parse_error:
+                answer = response.text.strip()
+                state.messages.append(Message.assistant(answer))
+                result = RunResult(
+                    answer=answer,
+                    steps=state.steps,
+                    usage=state.usage,
+                    duration_s=time.perf_counter() - started,
+                    messages=state.messages,
+                )
+                log.info("agent.done", steps=state.step, seconds=round(result.duration_s, 3))
+                return result
+
+    async def _request(self, state: RunState, on_text: TextSink | None) -> tuple[ModelResponse, float]:
+        started = time.perf_counter()
+        response = await self.model.respond(state.messages, state.tools, on_text=on_text)
+        seconds = time.perf_counter() - started
+        log.info(
+            "model.step",
+            step=state.step,
+            model=response.model or self.model.name,
+            seconds=round(seconds, 3),
+            tokens_in=response.usage.input_tokens,
+            tokens_cached=response.usage.cached_tokens,
+            tokens_out=response.usage.output_tokens,
+            tool_calls=[c.name for c in response.tool_calls],
+            parse_error=response.parse_error,
+        )
+        log.debug("model.output", step=state.step, raw=response.raw or response.text)
+        return response, seconds
+
+    async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:
+        records: list[ToolCallRecord | None] = [None] * len(calls)
+
+        async def run_one(i: int, call: ToolCall) -> None:
+            records[i] = await self._run_tool(call, tools)
+
+        async with anyio.create_task_group() as tg:
+            for i, call in enumerate(calls):
+                tg.start_soon(run_one, i, call)
+        return [r for r in records if r is not None]
+
+    async def _run_tool(self, call: ToolCall, tools: Sequence[ToolSpec]) -> ToolCallRecord:
+        started = time.perf_counter()
+        try:
+            self._check(call, tools)
+            result = await self.toolset.call_tool(call.name, call.arguments)
+            text, is_error = result.text or "(no output)", result.is_error
+        except ToolError as exc:
+            text, is_error = f"Error: {exc}", True
+        else:
+            if is_error and not text.lower().startswith("error"):
+                text = f"Error: {text}"
+        text, truncated = truncate(text, self.settings.tool_result_tokens)
+        seconds = time.perf_counter() - started
+        log.info("tool.call", tool=call.name, seconds=round(seconds, 3), is_error=is_error, truncated=truncated)
+        log.debug("tool.io", tool=call.name, arguments=call.arguments, result=text)
+        return ToolCallRecord(
+            id=call.id,
+            name=call.name,
+            arguments=call.arguments,
+            result=text,
+            is_error=is_error,
+            truncated=truncated,
+            duration_s=seconds,
+        )
+
+    def _check(self, call: ToolCall, tools: Sequence[ToolSpec]) -> None:
+        """Raise a `ToolError` the model can act on if `call` names no tool or breaks its schema."""
+        spec = next((t for t in tools if t.name == call.name), None)
+        if spec is None:
+            names = ", ".join(t.name for t in tools) or "none"
+            raise ToolNotFoundError(f"there is no tool named {call.name!r}; the tools are: {names}")
+        validator = self._validators.get(spec.name)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(spec.parameters)
+            validator = self._validators[spec.name] = cls(spec.parameters)
+        errors = sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.path))
+        if errors:
+            problems = "; ".join(
+                (f"{'.'.join(str(p) for p in e.path)}: " if e.path else "") + e.message for e in errors[:3]
+            )
+            allowed = ", ".join(spec.parameters.get("properties", {})) or "none"
+            raise ToolArgumentsError(
+                f"arguments for {call.name} are invalid: {problems}. Its parameters are: {allowed}"
+            )
+
+
+async def _call_hook(hook: StepHook | None, step: Step) -> None:
+    if hook is None:
+        return
+    outcome = hook(step)
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+@dataclass
+class Session:
+    """A multi-turn conversation: each `ask` sees the earlier questions, tool results and answers."""
+
+    agent: Agent
+    max_turns: int = 6  # earlier turns kept in the history
+    turns: list[list[Message]] = field(default_factory=list)
+
+    @property
+    def history(self) -> list[Message]:
+        """The messages of the turns kept, oldest first."""
+        return [m for turn in self.turns[-self.max_turns :] for m in turn]
+
+    async def ask(
+        self, question: str, *, on_text: TextSink | None = None, on_step: StepHook | None = None
+    ) -> RunResult:
+        """Answer `question` in the context of this session."""
+        history = self.history
+        result = await self.agent.run(question, history=history, on_text=on_text, on_step=on_step)
+        self.turns.append(result.messages[1 + len(history) :])
+        del self.turns[: -self.max_turns]
+        return result

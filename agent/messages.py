@@ -1,0 +1,119 @@
+"""The data every part of the agent speaks: messages, tool calls, tool specs, model responses.
+
+Plain pydantic models, so traces and HTTP responses serialise without glue. Nothing here knows
+about a particular model, MCP, or Kanboard.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Message", "ModelResponse", "ToolCall", "ToolResult", "ToolSpec", "Usage"]
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+def _call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:12]}"
+
+
+class ToolCall(BaseModel):
+    """A request by the model to run one tool."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    id: str = Field(default_factory=_call_id)
+
+
+class Message(BaseModel):
+    """One chat message. `tool` messages answer the call named by `tool_call_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None  # the tool's name, on role="tool"
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        """A system message."""
+        return cls(role="system", content=content)
+
+    @classmethod
+    def user(cls, content: str) -> Message:
+        """A user message."""
+        return cls(role="user", content=content)
+
+    @classmethod
+    def assistant(cls, content: str = "", tool_calls: tuple[ToolCall, ...] | list[ToolCall] = ()) -> Message:
+        """An assistant message, with the tool calls it made."""
+        return cls(role="assistant", content=content, tool_calls=tuple(tool_calls))
+
+    @classmethod
+    def tool(cls, call: ToolCall, content: str) -> Message:
+        """The result of `call`, as the model will read it."""
+        return cls(role="tool", content=content, tool_call_id=call.id, name=call.name)
+
+
+class ToolSpec(BaseModel):
+    """A tool as the model sees it: name, one-paragraph description, JSON-schema parameters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    read_only: bool | None = None  # MCP readOnlyHint
+    destructive: bool | None = None  # MCP destructiveHint
+
+
+class ToolResult(BaseModel):
+    """What a tool returned: text for the model, optional structured content, and whether it failed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    is_error: bool = False
+    structured: dict[str, Any] | None = None
+
+
+class Usage(BaseModel):
+    """Tokens and seconds spent by one or more model calls."""
+
+    input_tokens: int = 0  # prompt tokens, including those served from the KV cache
+    cached_tokens: int = 0  # prompt tokens reused from the KV cache (not re-processed)
+    output_tokens: int = 0
+    prefill_s: float = 0.0  # time to process the new prompt tokens
+    decode_s: float = 0.0  # time to generate the output tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            prefill_s=self.prefill_s + other.prefill_s,
+            decode_s=self.decode_s + other.decode_s,
+        )
+
+
+class ModelResponse(BaseModel):
+    """One model turn: either tool calls, or a final text answer.
+
+    `parse_error` is set when the model wrote something that looks like a tool call but could not
+    be parsed; the loop shows the error to the model and lets it try again.
+    """
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    raw: str = ""  # the model's raw output, before parsing
+    parse_error: str | None = None
+    route: dict[str, Any] | None = None  # set by the router: which model, which tools, and why

@@ -1,0 +1,46 @@
+"""The one interface every model implements: messages + tools in, one response out.
+
+The local llama.cpp model, the OpenAI-compatible backend, the router and the scripted test model
+all implement `Model`. The interface says nothing about prompts, templates or grammars: those are
+each backend's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from agent.messages import Message, ModelResponse, ToolSpec
+
+__all__ = ["Model", "TextSink"]
+
+TextSink = Callable[[str], None]
+"""Receives pieces of a final answer as they are generated. Always called on the event loop."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A chat model that can call tools."""
+
+    @property
+    def name(self) -> str:
+        """A short name for traces and logs."""
+        ...
+
+    async def respond(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: TextSink | None = None,
+    ) -> ModelResponse:
+        """Answer the conversation: tool calls or a final text.
+
+        `on_text`, when given, receives the final answer's text as it is generated; it is never
+        called with tool-call text. Cancelling the awaiting task stops generation promptly.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the model holds (weights, HTTP clients)."""
+        ...

@@ -1,0 +1,217 @@
+"""MCP servers as toolsets: connect, list, call, time out, and restart after a crash.
+
+Each server connection lives in its own background task (MCP transports hold task groups that must
+be entered and exited by the same task), started on first use and again after a failure. A server
+that crashes or hangs becomes a `ToolServerError`/`ToolTimeoutError` for the model; the next call
+starts it afresh. This module does not decide which tools a model sees: see `agent.toolsets.base`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import structlog
+from anyio.abc import TaskGroup
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_types import CallToolResult, TextContent
+
+from agent.config import ServerSettings
+from agent.exceptions import ToolServerError, ToolTimeoutError
+from agent.messages import ToolResult, ToolSpec
+
+__all__ = ["MCPToolset"]
+
+log = structlog.get_logger(__name__)
+
+
+def _command(command: str) -> str:
+    """`command` as found on PATH, or beside this Python (a venv's scripts when it is not activated)."""
+    if shutil.which(command) is None:
+        sibling = Path(sys.executable).parent / command
+        if sibling.exists():
+            return str(sibling)
+    return command
+
+
+def _client_for(settings: ServerSettings) -> Client:
+    if settings.transport == "stdio":
+        assert settings.command is not None
+        params = StdioServerParameters(
+            command=_command(settings.command),
+            args=settings.args,
+            env={k: v.get_secret_value() for k, v in settings.env.items()} or None,
+            cwd=settings.cwd,
+        )
+        return Client(params, mode="legacy")
+    assert settings.url is not None
+    headers = {k: v.get_secret_value() for k, v in settings.headers.items()}
+    if settings.transport == "sse":
+        return Client(sse_client(settings.url, headers=headers or None), mode="legacy")
+    http = create_mcp_http_client(headers=headers or None)
+    return Client(streamable_http_client(settings.url, http_client=http))
+
+
+def _spec(tool: Any) -> ToolSpec:
+    annotations = tool.annotations
+    return ToolSpec(
+        name=tool.name,
+        description=(tool.description or "").strip(),
+        parameters=tool.input_schema or {"type": "object", "properties": {}},
+        read_only=annotations.read_only_hint if annotations else None,
+        destructive=annotations.destructive_hint if annotations else None,
+    )
+
+
+def _result(result: CallToolResult) -> ToolResult:
+    texts = [block.text for block in result.content if isinstance(block, TextContent)]
+    others = [block.type for block in result.content if not isinstance(block, TextContent)]
+    structured = result.structured_content if isinstance(result.structured_content, dict) else None
+    text = "\n".join(texts)
+    if not text and structured is not None:
+        text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+    if others:
+        text += f"\n[{len(others)} non-text item(s) left out: {', '.join(sorted(set(others)))}]"
+    return ToolResult(text=text.strip(), is_error=result.is_error, structured=structured)
+
+
+class MCPToolset:
+    """One MCP server: stdio, streamable HTTP, SSE, or an in-process `MCPServer`.
+
+    Use inside the task group that owns the connection tasks (`agent.app.open_agent` does this).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        task_group: TaskGroup,
+        *,
+        settings: ServerSettings | None = None,
+        server: MCPServer | None = None,
+        timeout_s: float | None = None,
+        connect_timeout_s: float | None = None,
+    ) -> None:
+        if (settings is None) == (server is None):
+            raise ValueError("give exactly one of settings= or server=")
+        self.name = name
+        self._settings = settings
+        self._server = server
+        self._tg = task_group
+        self._timeout = timeout_s or (settings.timeout_s if settings else 30.0)
+        self._connect_timeout = connect_timeout_s or (settings.connect_timeout_s if settings else 20.0)
+        self._client: Client | None = None
+        self._stop: anyio.Event | None = None
+        self._done: anyio.Event | None = None
+        self._failure: BaseException | None = None
+        self._lock = anyio.Lock()
+        self._tools: list[ToolSpec] | None = None
+        self.starts = 0  # how many times the server was (re)started
+
+    def _new_client(self) -> Client:
+        if self._server is not None:
+            return Client(self._server, raise_exceptions=False)
+        assert self._settings is not None
+        return _client_for(self._settings)
+
+    async def _own(self, ready: anyio.Event, stop: anyio.Event, done: anyio.Event) -> None:
+        try:
+            async with self._new_client() as client:
+                self._client = client
+                ready.set()
+                await stop.wait()
+        except Exception as exc:  # the server died, or never started: report it on the next call
+            self._failure = exc
+        finally:
+            self._client = None
+            ready.set()
+            done.set()
+
+    async def _connect(self) -> Client:
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            ready, self._stop, self._done = anyio.Event(), anyio.Event(), anyio.Event()
+            self._failure = None
+            self.starts += 1
+            log.info("mcp.connect", server=self.name, attempt=self.starts)
+            self._tg.start_soon(self._own, ready, self._stop, self._done)
+            with anyio.move_on_after(self._connect_timeout) as scope:
+                await ready.wait()
+            if scope.cancelled_caught:
+                await self._reset()
+                raise ToolServerError(
+                    f"MCP server {self.name!r} did not start within {self._connect_timeout:.0f}s; "
+                    "check its command/url in the config"
+                )
+            if self._client is None:
+                raise ToolServerError(f"MCP server {self.name!r} could not start: {_describe(self._failure)}")
+            return self._client
+
+    async def _reset(self) -> None:
+        """Stop the connection task; the next use starts the server again."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._done is not None:
+            with anyio.move_on_after(5):
+                await self._done.wait()
+        self._client = None
+
+    async def list_tools(self) -> list[ToolSpec]:
+        """The server's tools (cached after the first listing)."""
+        if self._tools is None:
+            client = await self._connect()
+            try:
+                with anyio.fail_after(self._timeout):
+                    listing = await client.list_tools()
+            except TimeoutError:
+                await self._reset()
+                raise ToolServerError(f"MCP server {self.name!r} did not list its tools in time") from None
+            except Exception as exc:
+                await self._reset()
+                raise ToolServerError(f"MCP server {self.name!r} failed to list tools: {_describe(exc)}") from None
+            self._tools = [_spec(t) for t in listing.tools]
+        return list(self._tools)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Call `name`; a crash or hang becomes a `ToolError` and the server restarts on next use."""
+        client = await self._connect()
+        try:
+            with anyio.fail_after(self._timeout):
+                result = await client.call_tool(name, arguments)
+        except TimeoutError:
+            await self._reset()
+            raise ToolTimeoutError(
+                f"tool {name!r} on server {self.name!r} did not answer within {self._timeout:.0f}s; "
+                "the server will be restarted on the next call"
+            ) from None
+        except Exception as exc:
+            await self._reset()
+            raise ToolServerError(
+                f"MCP server {self.name!r} failed during {name!r}: {_describe(exc)}; "
+                "it will be restarted on the next call"
+            ) from None
+        return _result(result)
+
+    async def aclose(self) -> None:
+        """Stop the server connection."""
+        await self._reset()
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "the connection closed"
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, (httpx2.ConnectError, OSError)):
+        return f"cannot connect ({exc})"
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:300] + "…"

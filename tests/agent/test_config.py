@@ -1,0 +1,106 @@
+"""Loading and validating the config file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_config, secret_values
+from agent.exceptions import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_example_config_checked_in_is_valid() -> None:
+    config = load_config(ROOT / "config" / "homelab-agent.example.toml", env={})
+    assert config.agent.model in config.models
+    assert config.mcpServers["kanboard"].transport == "stdio"
+
+
+def test_an_unknown_key_fails_naming_the_file_and_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "[agent]\nmax_stpes = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    message = str(info.value)
+    assert str(path) in message
+    assert "agent.max_stpes: unknown key" in message
+
+
+def test_a_wrong_type_fails_saying_what_was_expected(tmp_path: Path) -> None:
+    path = write(tmp_path, '[agent]\nmax_steps = "many"\n')
+    with pytest.raises(ConfigError, match=r"agent.max_steps: Input should be a valid integer"):
+        load_config(path, env={})
+
+
+def test_a_model_reference_to_a_missing_model_fails_listing_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, '[models.small]\nsource = "x.gguf"\n[agent]\nmodel = "big"\n')
+    with pytest.raises(ConfigError, match=r"agent.model = 'big' is not a model in \[models\] \(known: small\)"):
+        load_config(path, env={})
+
+
+def test_a_server_needs_exactly_one_of_command_and_url(tmp_path: Path) -> None:
+    path = write(tmp_path, '[mcpServers.x]\ncommand = "a"\nurl = "http://b"\n')
+    with pytest.raises(ConfigError, match="mcpServers.x: Value error, give either `command`"):
+        load_config(path, env={})
+
+
+def test_invalid_toml_fails_with_the_parser_position(tmp_path: Path) -> None:
+    path = write(tmp_path, "[agent\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, env={})
+
+
+def test_a_missing_file_fails_with_its_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_secrets_come_from_the_environment_and_never_print(tmp_path: Path) -> None:
+    path = write(tmp_path, '[mcpServers.kb]\ncommand = "kb"\nenv = { KANBOARD_TOKEN = "${KB_TOKEN}" }\n')
+    config = load_config(path, env={"KB_TOKEN": "s3cret-token-value"})
+    server = config.mcpServers["kb"]
+    assert server.env["KANBOARD_TOKEN"].get_secret_value() == "s3cret-token-value"
+    assert "s3cret" not in repr(config) and "s3cret" not in str(config.model_dump())
+    assert "s3cret-token-value" in secret_values(config)
+
+
+def test_secrets_come_from_files(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from-a-file\n")
+    path = write(tmp_path, f'[serve]\nbearer_token = "${{file:{secret}}}"\n')
+    assert load_config(path, env={}).serve.bearer_token.get_secret_value() == "from-a-file"  # type: ignore[union-attr]
+
+
+def test_an_unset_variable_fails_unless_it_has_a_default(tmp_path: Path) -> None:
+    path = write(tmp_path, '[serve]\nbearer_token = "${NOPE}"\n')
+    with pytest.raises(ConfigError, match="serve.bearer_token: environment variable NOPE is not set"):
+        load_config(path, env={})
+    path = write(tmp_path, '[serve]\nhost = "${HOST:-0.0.0.0}"\n')
+    assert load_config(path, env={}).serve.host == "0.0.0.0"
+
+
+def test_a_claude_desktop_config_is_reused_as_it_is(tmp_path: Path) -> None:
+    desktop = {
+        "mcpServers": {
+            "kanboard": {"command": "homelab-agent-kanboard", "args": [], "env": {"KANBOARD_URL": "http://kb"}},
+            "remote": {"type": "http", "url": "https://tools.lan/mcp", "headers": {"Authorization": "Bearer x"}},
+            "legacy": {"url": "https://old.lan/sse"},
+        },
+        "globalShortcut": "Ctrl+Space",
+    }
+    path = write(tmp_path, json.dumps(desktop), "claude_desktop_config.json")
+    direct = load_config(path, env={})
+    assert direct.mcpServers["kanboard"].transport == "stdio"
+    assert direct.mcpServers["remote"].transport == "streamable-http"
+    assert direct.mcpServers["legacy"].transport == "sse"
+    toml = write(tmp_path, 'mcp_config = "claude_desktop_config.json"\n[mcpServers.extra]\nurl = "http://x/mcp"\n')
+    merged = load_config(toml, env={})
+    assert set(merged.mcpServers) == {"kanboard", "remote", "legacy", "extra"}

@@ -1,0 +1,28 @@
+"""Logging to stderr with secrets redacted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import structlog
+
+from agent.logs import configure_logging
+
+
+def test_known_secrets_and_secret_looking_keys_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json", secrets=["tok-123456"])
+    log = structlog.get_logger("t")
+    log.info("call", url="http://jsonrpc:tok-123456@kb/", headers={"Authorization": "Bearer abc"}, api_key="k")
+    err = capsys.readouterr().err
+    event = json.loads(err.strip().splitlines()[-1])
+    assert "tok-123456" not in err and "Bearer abc" not in err
+    assert event["url"] == "http://jsonrpc:***@kb/"
+    assert event["headers"]["Authorization"] == "***" and event["api_key"] == "***"
+
+
+def test_logs_go_to_stderr_and_leave_stdout_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "console")
+    structlog.get_logger("t").info("hello")
+    out, err = capsys.readouterr()
+    assert out == "" and "hello" in err

@@ -1,0 +1,189 @@
+"""The agent loop against a real MCP server (in-process and over stdio), driven by a scripted model."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.exceptions import MaxStepsError
+from agent.messages import Message, ModelResponse, ToolCall
+from agent.models.scripted import ScriptedModel
+from tests.conftest import AgentFactory
+
+
+async def test_single_tool_call_result_reaches_the_model_and_the_answer_comes_back(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "backup"}), "Snapshots run at 02:00."])
+    async with make_agent(model) as agent:
+        result = await agent.run("When do backups run?")
+    assert result.answer == "Snapshots run at 02:00."
+    tool_message = model.requests[1].messages[-1]
+    assert tool_message.role == "tool"
+    assert "Nightly ZFS snapshots at 02:00" in tool_message.content
+    assert [c.name for c in result.steps[0].tool_calls] == ["notes__get_note"]
+    assert result.steps[0].tool_calls[0].duration_s > 0
+
+
+async def test_several_tool_calls_in_one_turn_all_run_and_keep_their_order(make_agent: AgentFactory) -> None:
+    calls = [
+        ToolCall(name="notes__get_note", arguments={"topic": "router"}),
+        ToolCall(name="notes__get_note", arguments={"topic": "backup"}),
+    ]
+    model = ScriptedModel([calls, "Both found."])
+    async with make_agent(model) as agent:
+        result = await agent.run("Tell me about the router and backups")
+    tool_messages = [m for m in model.requests[1].messages if m.role == "tool"]
+    assert [m.tool_call_id for m in tool_messages] == [c.id for c in calls]
+    assert "OPNsense" in tool_messages[0].content and "ZFS" in tool_messages[1].content
+    assert len(result.steps[0].tool_calls) == 2
+
+
+async def test_multi_step_runs_use_each_result_to_make_the_next_call(make_agent: AgentFactory) -> None:
+    def script(messages: list[Message], _tools: object) -> str | ToolCall:
+        last = messages[-1]
+        if last.role == "user":
+            return ToolCall(name="notes__search", arguments={"text": "zfs"})
+        if last.name == "notes__search":
+            return ToolCall(name="notes__get_note", arguments={"topic": last.content.split(",")[0]})
+        return f"Found: {last.content}"
+
+    model = ScriptedModel(function=script)
+    async with make_agent(model) as agent:
+        result = await agent.run("What does the ZFS note say?")
+    assert result.answer == "Found: Nightly ZFS snapshots at 02:00, kept 14 days."
+    assert [s.tool_calls[0].name for s in result.steps[:2]] == ["notes__search", "notes__get_note"]
+    assert len(result.steps) == 3
+
+
+async def test_a_tool_error_becomes_an_observation_and_the_model_recovers(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(
+        [
+            ToolCall(name="notes__get_note", arguments={"topic": "nas"}),
+            ToolCall(name="notes__get_note", arguments={"topic": "backup"}),
+            "Backups run nightly.",
+        ]
+    )
+    async with make_agent(model) as agent:
+        result = await agent.run("What about the NAS?")
+    first = result.steps[0].tool_calls[0]
+    assert first.is_error
+    assert "no note about 'nas'" in first.result and "backup" in first.result
+    assert result.answer == "Backups run nightly."
+
+
+async def test_arguments_that_break_the_schema_get_one_repair_turn_with_the_error(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(
+        [
+            ToolCall(name="notes__get_note", arguments={"subject": "backup"}),
+            ToolCall(name="notes__get_note", arguments={"topic": "backup"}),
+            "02:00",
+        ]
+    )
+    async with make_agent(model) as agent:
+        result = await agent.run("backups?")
+    error = result.steps[0].tool_calls[0]
+    assert error.is_error
+    assert "'topic' is a required property" in error.result
+    assert "parameters are: topic" in error.result
+    assert not result.steps[1].tool_calls[0].is_error
+
+
+async def test_an_unknown_tool_name_is_answered_with_the_list_of_real_tools(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="get_weather", arguments={}), "I can't check the weather."])
+    async with make_agent(model) as agent:
+        result = await agent.run("weather?")
+    record = result.steps[0].tool_calls[0]
+    assert record.is_error and "no tool named 'get_weather'" in record.result
+    assert "notes__get_note" in record.result
+
+
+async def test_unreadable_model_output_is_shown_to_the_model_which_then_answers(make_agent: AgentFactory) -> None:
+    broken = ModelResponse(raw='{"name": "notes__get_note", "arguments": {', parse_error="the JSON is cut off")
+    model = ScriptedModel([broken, "Sorry — 02:00."])
+    async with make_agent(model) as agent:
+        result = await agent.run("backups?")
+    assert result.answer == "Sorry — 02:00."
+    repair = model.requests[1].messages[-1]
+    assert repair.role == "user" and "the JSON is cut off" in repair.content
+    assert result.steps[0].parse_error == "the JSON is cut off"
+
+
+async def test_the_loop_stops_with_max_steps_error_when_the_model_never_answers(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(function=lambda _m, _t: ToolCall(name="notes__search", arguments={"text": "a"}))
+    async with make_agent(model, max_steps=3) as agent:
+        with pytest.raises(MaxStepsError, match="after 3 steps"):
+            await agent.run("loop forever")
+    assert len(model.requests) == 3
+
+
+async def test_an_oversized_result_is_cut_to_the_token_budget_with_a_visible_note(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="notes__big_report", arguments={"lines": 2000}), "All disks healthy."])
+    async with make_agent(model, tool_result_tokens=200) as agent:
+        result = await agent.run("disk report")
+    record = result.steps[0].tool_calls[0]
+    assert record.truncated
+    seen = model.requests[1].messages[-1].content
+    assert len(seen) < 200 * 4 + 300
+    assert "[result cut: showing about 200 of" in seen
+    assert "Ask a narrower question" in seen
+
+
+async def test_the_final_answer_streams_in_pieces_that_add_up_to_the_answer(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "OPNsense, firmware 24.7."])
+    pieces: list[str] = []
+    async with make_agent(model) as agent:
+        result = await agent.run("router?", on_text=pieces.append)
+    assert len(pieces) > 1
+    assert "".join(pieces) == result.answer
+
+
+async def test_every_step_is_traced_with_model_time_tokens_and_tool_durations(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "done"])
+    seen_steps: list[int] = []
+    async with make_agent(model) as agent:
+        result = await agent.run("router?", on_step=lambda s: seen_steps.append(s.index))
+    assert seen_steps == [1, 2]
+    first = result.steps[0]
+    assert first.model == "scripted" and first.model_s >= 0 and first.usage.output_tokens > 0
+    assert first.tool_calls[0].arguments == {"topic": "router"}
+    dumped = result.model_dump(mode="json")
+    assert dumped["steps"][0]["tool_calls"][0]["name"] == "notes__get_note"
+    assert "messages" not in dumped
+
+
+async def test_a_stdio_server_answers_tool_calls_like_an_in_process_one(make_agent: AgentFactory) -> None:
+    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "OPNsense."])
+    async with make_agent(model, stdio=True) as agent:
+        result = await agent.run("router?")
+    assert "OPNsense on the N100 box" in result.steps[0].tool_calls[0].result
+    assert result.answer == "OPNsense."
+
+
+async def test_a_crashed_stdio_server_gives_a_clear_error_and_restarts_on_next_use(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(
+        [
+            ToolCall(name="notes__crash", arguments={}),
+            ToolCall(name="notes__get_note", arguments={"topic": "backup"}),
+            "Recovered.",
+        ]
+    )
+    async with make_agent(model, stdio=True) as agent:
+        result = await agent.run("crash it")
+    crash = result.steps[0].tool_calls[0]
+    assert crash.is_error
+    assert "MCP server 'notes' failed during 'crash'" in crash.result
+    assert "restarted on the next call" in crash.result
+    assert "Nightly ZFS snapshots" in result.steps[1].tool_calls[0].result
+
+
+async def test_a_hung_tool_times_out_with_a_clear_error_and_the_server_restarts(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(
+        [
+            ToolCall(name="notes__hang", arguments={"seconds": 30}),
+            ToolCall(name="notes__get_note", arguments={"topic": "router"}),
+            "ok",
+        ]
+    )
+    async with make_agent(model, stdio=True, timeout_s=1.5) as agent:
+        result = await agent.run("hang")
+    hung = result.steps[0].tool_calls[0]
+    assert hung.is_error and "did not answer within 2s" in hung.result
+    assert "OPNsense" in result.steps[1].tool_calls[0].result

@@ -1,0 +1,80 @@
+"""Namespacing and filtering toolsets, and what survives the trip through MCP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+
+from agent.config import ServerSettings
+from agent.exceptions import ToolNotFoundError, ToolServerError
+from agent.toolsets.base import FilteredToolset, Toolbox
+from agent.toolsets.mcp import MCPToolset
+from tests.support.notes_server import build_server
+
+
+@asynccontextmanager
+async def two_notes_servers() -> AsyncIterator[tuple[MCPToolset, MCPToolset]]:
+    """Two copies of the notes server, in-process, as `home` and `work`."""
+    async with anyio.create_task_group() as tg:
+        home = MCPToolset("home", tg, server=build_server())
+        work = MCPToolset("work", tg, server=build_server())
+        yield home, work
+        await home.aclose()
+        await work.aclose()
+        tg.cancel_scope.cancel()
+
+
+async def test_two_servers_can_both_offer_search_under_their_own_prefix() -> None:
+    async with two_notes_servers() as servers:
+        box = Toolbox(list(servers))
+        names = [t.name for t in await box.list_tools()]
+        result = await box.call_tool("work__get_note", {"topic": "router"})
+    assert "home__search" in names and "work__search" in names
+    assert "OPNsense" in result.text
+
+
+async def test_without_prefixes_a_name_clash_is_reported() -> None:
+    async with two_notes_servers() as servers:
+        with pytest.raises(ToolNotFoundError, match="turn on tool prefixes"):
+            await Toolbox(list(servers), prefix=False).list_tools()
+
+
+async def test_allow_and_deny_lists_hide_tools_from_listing_and_calls() -> None:
+    async with two_notes_servers() as (home, _):
+        filtered = FilteredToolset(home, allow=["get_*", "search", "crash"], deny=["crash"])
+        assert [t.name for t in await filtered.list_tools()] == ["get_note", "search"]
+        with pytest.raises(ToolNotFoundError, match="not enabled on server 'home'"):
+            await filtered.call_tool("crash", {})
+
+
+async def test_tool_annotations_and_schemas_survive_the_trip_through_mcp() -> None:
+    async with two_notes_servers() as (home, _):
+        specs = {t.name: t for t in await home.list_tools()}
+    note = specs["get_note"]
+    assert note.read_only is True
+    assert note.parameters["required"] == ["topic"]
+    assert note.description == "Read the note about a topic."
+
+
+async def test_structured_results_keep_both_text_and_structure() -> None:
+    async with two_notes_servers() as (home, _):
+        result = await home.call_tool("get_note", {"topic": "backup"})
+    assert result.text.startswith("Nightly ZFS")
+    assert result.structured == {"result": result.text}
+
+
+async def test_a_tool_error_result_is_marked_as_an_error_with_its_message() -> None:
+    async with two_notes_servers() as (home, _):
+        result = await home.call_tool("get_note", {"topic": "nas"})
+    assert result.is_error and "no note about 'nas'" in result.text
+
+
+async def test_a_server_that_cannot_start_gives_a_clear_error() -> None:
+    async with anyio.create_task_group() as tg:
+        missing = MCPToolset("ghost", tg, settings=ServerSettings(command="/nonexistent/mcp-server"))
+        with pytest.raises(ToolServerError, match="MCP server 'ghost' could not start"):
+            await missing.list_tools()
+        tg.cancel_scope.cancel()
