@@ -20,7 +20,7 @@ from agent.models.base import Model
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
 
-__all__ = ["Runtime", "build_answering_model", "open_agent"]
+__all__ = ["Runtime", "build_answering_model", "open_agent", "open_toolbox"]
 
 
 @dataclass
@@ -57,6 +57,24 @@ def build_answering_model(config: Config) -> tuple[Model, dict[str, Model]]:
 
 
 @asynccontextmanager
+async def open_toolbox(config: Config, extra_toolsets: Sequence[Toolset] = ()) -> AsyncIterator[Toolbox]:
+    """Connect the configured MCP servers (lazily, on first use) behind one `Toolbox`."""
+    async with anyio.create_task_group() as tg:
+        toolsets: list[Toolset] = list(extra_toolsets)
+        for name, server in config.mcpServers.items():
+            if not server.disabled:
+                mcp = MCPToolset(name, tg, settings=server)
+                toolsets.append(FilteredToolset(mcp, allow=server.allow, deny=server.deny))
+        toolbox = Toolbox(toolsets, prefix=config.prefix_tools)
+        try:
+            yield toolbox
+        finally:
+            with anyio.CancelScope(shield=True):
+                await toolbox.aclose()
+            tg.cancel_scope.cancel()
+
+
+@asynccontextmanager
 async def open_agent(
     config: Config,
     *,
@@ -71,20 +89,10 @@ async def open_agent(
     models: dict[str, Model] = {}
     if model is None:
         model, models = build_answering_model(config)
-    async with anyio.create_task_group() as tg:
-        toolsets: list[Toolset] = list(extra_toolsets)
-        for name, server in config.mcpServers.items():
-            if server.disabled:
-                continue
-            toolsets.append(
-                FilteredToolset(MCPToolset(name, tg, settings=server), allow=server.allow, deny=server.deny)
-            )
-        toolbox = Toolbox(toolsets, prefix=config.prefix_tools)
-        try:
+    try:
+        async with open_toolbox(config, extra_toolsets) as toolbox:
             yield Runtime(Agent(model, toolbox, config.agent), toolbox, models or {model.name: model})
-        finally:
-            with anyio.CancelScope(shield=True):
-                await toolbox.aclose()
-                for m in {id(m): m for m in [model, *models.values()]}.values():
-                    await m.aclose()
-            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            for m in {id(m): m for m in [model, *models.values()]}.values():
+                await m.aclose()

@@ -4,8 +4,9 @@ A config is TOML (`config/homelab-agent.example.toml`) with `[models.*]`, `[rout
 `[logging]` and `[mcpServers.*]` in the Claude Desktop format. `mcp_config` can point at an
 existing `claude_desktop_config.json` whose servers are reused as they are.
 
-Strings may name secrets as `${ENV_VAR}`, `${ENV_VAR:-default}` or `${file:/path}`; they are read here, at load time,
-and kept in `SecretStr` so they never print. Nothing deeper in the code reads the environment.
+Strings may name secrets as `${ENV_VAR}`, `${ENV_VAR:-default}` or `${file:/path}`; they are read
+here, at load time, and kept in `SecretStr` so they never print. Nothing deeper in the code reads
+the environment.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class RouterSettings(_Strict):
     # (within `model_band` of `confidence`); off = decide from the cues alone, in well under 1 ms
     classify_with_model: bool = False
     model_band: float = Field(default=0.15, ge=0.0, le=1.0)  # how close to `confidence` counts as unsure
-    escalate: bool = True  # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
+    escalate: bool = (
+        True  # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
+    )
 
 
 class AgentSettings(_Strict):
@@ -134,8 +137,11 @@ class Config(_Strict):
         names = set(self.models)
         if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
             return self
-        refs = {"router.router_model": self.router.router_model, "router.small": self.router.small,
-                "router.large": self.router.large}
+        refs = {
+            "router.router_model": self.router.router_model,
+            "router.small": self.router.small,
+            "router.large": self.router.large,
+        }
         if self.agent.model != "router":
             refs["agent.model"] = self.agent.model
         for key, ref in refs.items():
@@ -184,12 +190,11 @@ def _read(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
-        if path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from None
+        raise ConfigError(
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table at the top level")
     return data

@@ -124,13 +124,16 @@ class Agent:
                 state.messages.append(Message.assistant(response.text, response.tool_calls))
                 step.tool_calls = await self._run_tools(response.tool_calls, state.tools)
                 state.messages.extend(
-                    Message.tool(call, record.result) for call, record in zip(response.tool_calls, step.tool_calls)
+                    Message.tool(call, record.result)
+                    for call, record in zip(response.tool_calls, step.tool_calls, strict=True)
                 )
             elif response.parse_error or not response.text.strip():
                 problem = response.parse_error or "your reply was empty"
                 state.messages.append(Message.assistant(response.raw or response.text))
                 state.messages.append(
-                    Message.user(f"I could not use that: {problem}. Call one tool correctly, or answer in plain text.")
+                    Message.user(
+                        f"I could not use that: {problem}. Call one tool correctly, or answer in plain text."
+                    )
                 )
             await _call_hook(on_step, step)
             if not response.tool_calls and response.text.strip() and not response.parse_error:
@@ -188,7 +191,9 @@ class Agent:
                 text = f"Error: {text}"
         text, truncated = truncate(text, self.settings.tool_result_tokens)
         seconds = time.perf_counter() - started
-        log.info("tool.call", tool=call.name, seconds=round(seconds, 3), is_error=is_error, truncated=truncated)
+        log.info(
+            "tool.call", tool=call.name, seconds=round(seconds, 3), is_error=is_error, truncated=truncated
+        )
         log.debug("tool.io", tool=call.name, arguments=call.arguments, result=text)
         return ToolCallRecord(
             id=call.id,

@@ -77,7 +77,9 @@ def render_trace(result: RunResult) -> str:
         if step.route:
             reason = step.route.get("reason", "")
             tools = step.route.get("tools")
-            lines.append(f"  route: {step.route.get('model', '?')} — {reason}" + (f" — tools {tools}" if tools else ""))
+            lines.append(
+                f"  route: {step.route.get('model', '?')} — {reason}" + (f" — tools {tools}" if tools else "")
+            )
         if step.parse_error:
             lines.append(f"  unreadable output: {_short(step.parse_error)}")
         for call in step.tool_calls:

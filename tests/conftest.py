@@ -31,7 +31,10 @@ async def notes_agent(
     async with anyio.create_task_group() as tg:
         if stdio:
             server = ServerSettings(
-                command=sys.executable, args=["-m", "tests.support.notes_server"], cwd=str(ROOT), timeout_s=timeout_s
+                command=sys.executable,
+                args=["-m", "tests.support.notes_server"],
+                cwd=str(ROOT),
+                timeout_s=timeout_s,
             )
             toolset = MCPToolset("notes", tg, settings=server)
         else:

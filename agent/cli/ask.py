@@ -8,7 +8,7 @@ import sys
 import anyio
 import click
 
-from agent.app import open_agent
+from agent.app import open_agent, open_toolbox
 from agent.cli.common import load, run_async
 from agent.loop import Session
 from agent.trace import RunResult, render_trace
@@ -85,14 +85,18 @@ def tools(ctx: click.Context) -> None:
     config = load(ctx)
 
     async def main() -> None:
-        async with open_agent(config, model=_NoModel()) as runtime:
-            specs = await runtime.toolbox.list_tools()
+        async with open_toolbox(config) as toolbox:
+            specs = await toolbox.list_tools()
         total = 0
         for spec in specs:
             size = len(json.dumps(spec.model_dump(include={"name", "description", "parameters"})))
             total += size
-            flags = "read-only" if spec.read_only else ("WRITES" if spec.destructive is not False else "writes")
-            click.echo(f"{spec.name:<34} {flags:<9} {spec.description.splitlines()[0] if spec.description else ''}")
+            flags = (
+                "read-only" if spec.read_only else ("WRITES" if spec.destructive is not False else "writes")
+            )
+            click.echo(
+                f"{spec.name:<34} {flags:<9} {spec.description.splitlines()[0] if spec.description else ''}"
+            )
         click.echo(f"{len(specs)} tools, about {int(total / 3.5)} prompt tokens of definitions", err=True)
 
     run_async(main)
@@ -111,7 +115,9 @@ def config_check(ctx: click.Context, connect: bool) -> None:
     config = load(ctx.find_root())
     for name, model in config.models.items():
         where = model.source if model.backend == "llama_cpp" else model.url
-        click.echo(f"model {name}: {model.backend} {where} (n_ctx {model.n_ctx}, gpu layers {model.n_gpu_layers})")
+        click.echo(
+            f"model {name}: {model.backend} {where} (n_ctx {model.n_ctx}, gpu layers {model.n_gpu_layers})"
+        )
     click.echo(f"answering model: {config.agent.model} (router mode {config.router.mode})")
     for name, server in config.mcpServers.items():
         target = server.command if server.transport == "stdio" else server.url
@@ -119,25 +125,13 @@ def config_check(ctx: click.Context, connect: bool) -> None:
     if connect:
 
         async def main() -> None:
-            async with open_agent(config, model=_NoModel()) as runtime:
-                for toolset in runtime.toolbox.toolsets:
+            async with open_toolbox(config) as toolbox:
+                for toolset in toolbox.toolsets:
                     found = await toolset.list_tools()
                     click.echo(f"server {toolset.name}: {len(found)} tools")
 
         run_async(main)
     click.echo("config OK")
-
-
-class _NoModel:
-    """Stands in for the model where a command only needs the tools."""
-
-    name = "none"
-
-    async def respond(self, *_: object, **__: object) -> object:
-        raise RuntimeError("this command does not use a model")
-
-    async def aclose(self) -> None:
-        return None
 
 
 COMMANDS: list[click.Command] = [ask, chat, tools, config_group]

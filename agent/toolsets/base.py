@@ -24,7 +24,10 @@ SEPARATOR = "__"
 class Toolset(Protocol):
     """A source of tools."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The toolset's name: the server's key in the config."""
+        ...
 
     async def list_tools(self) -> list[ToolSpec]:
         """The tools on offer now."""

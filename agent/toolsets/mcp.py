@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def _command(command: str) -> str:
     return command
 
 
-def _client_for(settings: ServerSettings) -> Client:
+def _client_for(settings: ServerSettings, on_status: Callable[[int], None]) -> Client:
     if settings.transport == "stdio":
         assert settings.command is not None
         params = StdioServerParameters(
@@ -58,6 +59,11 @@ def _client_for(settings: ServerSettings) -> Client:
     if settings.transport == "sse":
         return Client(sse_client(settings.url, headers=headers or None), mode="legacy")
     http = create_mcp_http_client(headers=headers or None)
+
+    async def record(response: httpx2.Response) -> None:
+        on_status(response.status_code)
+
+    http.event_hooks["response"] = [record]
     return Client(streamable_http_client(settings.url, http_client=http))
 
 
@@ -114,13 +120,24 @@ class MCPToolset:
         self._failure: BaseException | None = None
         self._lock = anyio.Lock()
         self._tools: list[ToolSpec] | None = None
+        self._http_error: int | None = None  # the last HTTP error status of a remote server
         self.starts = 0  # how many times the server was (re)started
 
     def _new_client(self) -> Client:
         if self._server is not None:
             return Client(self._server, raise_exceptions=False)
         assert self._settings is not None
-        return _client_for(self._settings)
+        return _client_for(self._settings, self._record_status)
+
+    def _record_status(self, status: int) -> None:
+        self._http_error = status if status >= 400 else None
+
+    def _why(self, exc: BaseException | None) -> str:
+        if self._http_error in (401, 403):
+            return f"HTTP {self._http_error}: check the token in this server's headers in the config"
+        if self._http_error is not None:
+            return f"HTTP {self._http_error} from {self._settings.url if self._settings else 'the server'}"
+        return _describe(exc)
 
     async def _own(self, ready: anyio.Event, stop: anyio.Event, done: anyio.Event) -> None:
         try:
@@ -153,7 +170,7 @@ class MCPToolset:
                     "check its command/url in the config"
                 )
             if self._client is None:
-                raise ToolServerError(f"MCP server {self.name!r} could not start: {_describe(self._failure)}")
+                raise ToolServerError(f"MCP server {self.name!r} could not start: {self._why(self._failure)}")
             return self._client
 
     async def _reset(self) -> None:
@@ -177,7 +194,9 @@ class MCPToolset:
                 raise ToolServerError(f"MCP server {self.name!r} did not list its tools in time") from None
             except Exception as exc:
                 await self._reset()
-                raise ToolServerError(f"MCP server {self.name!r} failed to list tools: {_describe(exc)}") from None
+                raise ToolServerError(
+                    f"MCP server {self.name!r} failed to list tools: {self._why(exc)}"
+                ) from None
             self._tools = [_spec(t) for t in listing.tools]
         return list(self._tools)
 
@@ -196,7 +215,7 @@ class MCPToolset:
         except Exception as exc:
             await self._reset()
             raise ToolServerError(
-                f"MCP server {self.name!r} failed during {name!r}: {_describe(exc)}; "
+                f"MCP server {self.name!r} failed during {name!r}: {self._why(exc)}; "
                 "it will be restarted on the next call"
             ) from None
         return _result(result)

@@ -42,13 +42,15 @@ def test_a_wrong_type_fails_saying_what_was_expected(tmp_path: Path) -> None:
 
 def test_a_model_reference_to_a_missing_model_fails_listing_the_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path, '[models.small]\nsource = "x.gguf"\n[agent]\nmodel = "big"\n')
-    with pytest.raises(ConfigError, match=r"agent.model = 'big' is not a model in \[models\] \(known: small\)"):
+    with pytest.raises(
+        ConfigError, match=r"agent.model = 'big' is not a model in \[models\] \(known: small\)"
+    ):
         load_config(path, env={})
 
 
 def test_a_server_needs_exactly_one_of_command_and_url(tmp_path: Path) -> None:
     path = write(tmp_path, '[mcpServers.x]\ncommand = "a"\nurl = "http://b"\n')
-    with pytest.raises(ConfigError, match="mcpServers.x: Value error, give either `command`"):
+    with pytest.raises(ConfigError, match=r"mcpServers\.x: Value error, give either `command`"):
         load_config(path, env={})
 
 
@@ -81,7 +83,7 @@ def test_secrets_come_from_files(tmp_path: Path) -> None:
 
 def test_an_unset_variable_fails_unless_it_has_a_default(tmp_path: Path) -> None:
     path = write(tmp_path, '[serve]\nbearer_token = "${NOPE}"\n')
-    with pytest.raises(ConfigError, match="serve.bearer_token: environment variable NOPE is not set"):
+    with pytest.raises(ConfigError, match=r"serve\.bearer_token: environment variable NOPE is not set"):
         load_config(path, env={})
     path = write(tmp_path, '[serve]\nhost = "${HOST:-0.0.0.0}"\n')
     assert load_config(path, env={}).serve.host == "0.0.0.0"
@@ -90,8 +92,16 @@ def test_an_unset_variable_fails_unless_it_has_a_default(tmp_path: Path) -> None
 def test_a_claude_desktop_config_is_reused_as_it_is(tmp_path: Path) -> None:
     desktop = {
         "mcpServers": {
-            "kanboard": {"command": "homelab-agent-kanboard", "args": [], "env": {"KANBOARD_URL": "http://kb"}},
-            "remote": {"type": "http", "url": "https://tools.lan/mcp", "headers": {"Authorization": "Bearer x"}},
+            "kanboard": {
+                "command": "homelab-agent-kanboard",
+                "args": [],
+                "env": {"KANBOARD_URL": "http://kb"},
+            },
+            "remote": {
+                "type": "http",
+                "url": "https://tools.lan/mcp",
+                "headers": {"Authorization": "Bearer x"},
+            },
             "legacy": {"url": "https://old.lan/sse"},
         },
         "globalShortcut": "Ctrl+Space",
@@ -101,6 +111,8 @@ def test_a_claude_desktop_config_is_reused_as_it_is(tmp_path: Path) -> None:
     assert direct.mcpServers["kanboard"].transport == "stdio"
     assert direct.mcpServers["remote"].transport == "streamable-http"
     assert direct.mcpServers["legacy"].transport == "sse"
-    toml = write(tmp_path, 'mcp_config = "claude_desktop_config.json"\n[mcpServers.extra]\nurl = "http://x/mcp"\n')
+    toml = write(
+        tmp_path, 'mcp_config = "claude_desktop_config.json"\n[mcpServers.extra]\nurl = "http://x/mcp"\n'
+    )
     merged = load_config(toml, env={})
     assert set(merged.mcpServers) == {"kanboard", "remote", "legacy", "extra"}

@@ -10,10 +10,14 @@ import structlog
 from agent.logs import configure_logging
 
 
-def test_known_secrets_and_secret_looking_keys_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+def test_known_secrets_and_secret_looking_keys_never_reach_the_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     configure_logging("info", "json", secrets=["tok-123456"])
     log = structlog.get_logger("t")
-    log.info("call", url="http://jsonrpc:tok-123456@kb/", headers={"Authorization": "Bearer abc"}, api_key="k")
+    log.info(
+        "call", url="http://jsonrpc:tok-123456@kb/", headers={"Authorization": "Bearer abc"}, api_key="k"
+    )
     err = capsys.readouterr().err
     event = json.loads(err.strip().splitlines()[-1])
     assert "tok-123456" not in err and "Bearer abc" not in err

@@ -10,8 +10,12 @@ from agent.models.scripted import ScriptedModel
 from tests.conftest import AgentFactory
 
 
-async def test_single_tool_call_result_reaches_the_model_and_the_answer_comes_back(make_agent: AgentFactory) -> None:
-    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "backup"}), "Snapshots run at 02:00."])
+async def test_single_tool_call_result_reaches_the_model_and_the_answer_comes_back(
+    make_agent: AgentFactory,
+) -> None:
+    model = ScriptedModel(
+        [ToolCall(name="notes__get_note", arguments={"topic": "backup"}), "Snapshots run at 02:00."]
+    )
     async with make_agent(model) as agent:
         result = await agent.run("When do backups run?")
     assert result.answer == "Snapshots run at 02:00."
@@ -69,7 +73,9 @@ async def test_a_tool_error_becomes_an_observation_and_the_model_recovers(make_a
     assert result.answer == "Backups run nightly."
 
 
-async def test_arguments_that_break_the_schema_get_one_repair_turn_with_the_error(make_agent: AgentFactory) -> None:
+async def test_arguments_that_break_the_schema_get_one_repair_turn_with_the_error(
+    make_agent: AgentFactory,
+) -> None:
     model = ScriptedModel(
         [
             ToolCall(name="notes__get_note", arguments={"subject": "backup"}),
@@ -95,8 +101,12 @@ async def test_an_unknown_tool_name_is_answered_with_the_list_of_real_tools(make
     assert "notes__get_note" in record.result
 
 
-async def test_unreadable_model_output_is_shown_to_the_model_which_then_answers(make_agent: AgentFactory) -> None:
-    broken = ModelResponse(raw='{"name": "notes__get_note", "arguments": {', parse_error="the JSON is cut off")
+async def test_unreadable_model_output_is_shown_to_the_model_which_then_answers(
+    make_agent: AgentFactory,
+) -> None:
+    broken = ModelResponse(
+        raw='{"name": "notes__get_note", "arguments": {', parse_error="the JSON is cut off"
+    )
     model = ScriptedModel([broken, "Sorry — 02:00."])
     async with make_agent(model) as agent:
         result = await agent.run("backups?")
@@ -106,7 +116,9 @@ async def test_unreadable_model_output_is_shown_to_the_model_which_then_answers(
     assert result.steps[0].parse_error == "the JSON is cut off"
 
 
-async def test_the_loop_stops_with_max_steps_error_when_the_model_never_answers(make_agent: AgentFactory) -> None:
+async def test_the_loop_stops_with_max_steps_error_when_the_model_never_answers(
+    make_agent: AgentFactory,
+) -> None:
     model = ScriptedModel(function=lambda _m, _t: ToolCall(name="notes__search", arguments={"text": "a"}))
     async with make_agent(model, max_steps=3) as agent:
         with pytest.raises(MaxStepsError, match="after 3 steps"):
@@ -114,8 +126,12 @@ async def test_the_loop_stops_with_max_steps_error_when_the_model_never_answers(
     assert len(model.requests) == 3
 
 
-async def test_an_oversized_result_is_cut_to_the_token_budget_with_a_visible_note(make_agent: AgentFactory) -> None:
-    model = ScriptedModel([ToolCall(name="notes__big_report", arguments={"lines": 2000}), "All disks healthy."])
+async def test_an_oversized_result_is_cut_to_the_token_budget_with_a_visible_note(
+    make_agent: AgentFactory,
+) -> None:
+    model = ScriptedModel(
+        [ToolCall(name="notes__big_report", arguments={"lines": 2000}), "All disks healthy."]
+    )
     async with make_agent(model, tool_result_tokens=200) as agent:
         result = await agent.run("disk report")
     record = result.steps[0].tool_calls[0]
@@ -127,7 +143,9 @@ async def test_an_oversized_result_is_cut_to_the_token_budget_with_a_visible_not
 
 
 async def test_the_final_answer_streams_in_pieces_that_add_up_to_the_answer(make_agent: AgentFactory) -> None:
-    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "OPNsense, firmware 24.7."])
+    model = ScriptedModel(
+        [ToolCall(name="notes__get_note", arguments={"topic": "router"}), "OPNsense, firmware 24.7."]
+    )
     pieces: list[str] = []
     async with make_agent(model) as agent:
         result = await agent.run("router?", on_text=pieces.append)
@@ -135,7 +153,9 @@ async def test_the_final_answer_streams_in_pieces_that_add_up_to_the_answer(make
     assert "".join(pieces) == result.answer
 
 
-async def test_every_step_is_traced_with_model_time_tokens_and_tool_durations(make_agent: AgentFactory) -> None:
+async def test_every_step_is_traced_with_model_time_tokens_and_tool_durations(
+    make_agent: AgentFactory,
+) -> None:
     model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "done"])
     seen_steps: list[int] = []
     async with make_agent(model) as agent:
@@ -157,7 +177,9 @@ async def test_a_stdio_server_answers_tool_calls_like_an_in_process_one(make_age
     assert result.answer == "OPNsense."
 
 
-async def test_a_crashed_stdio_server_gives_a_clear_error_and_restarts_on_next_use(make_agent: AgentFactory) -> None:
+async def test_a_crashed_stdio_server_gives_a_clear_error_and_restarts_on_next_use(
+    make_agent: AgentFactory,
+) -> None:
     model = ScriptedModel(
         [
             ToolCall(name="notes__crash", arguments={}),
@@ -174,7 +196,9 @@ async def test_a_crashed_stdio_server_gives_a_clear_error_and_restarts_on_next_u
     assert "Nightly ZFS snapshots" in result.steps[1].tool_calls[0].result
 
 
-async def test_a_hung_tool_times_out_with_a_clear_error_and_the_server_restarts(make_agent: AgentFactory) -> None:
+async def test_a_hung_tool_times_out_with_a_clear_error_and_the_server_restarts(
+    make_agent: AgentFactory,
+) -> None:
     model = ScriptedModel(
         [
             ToolCall(name="notes__hang", arguments={"seconds": 30}),

@@ -1,0 +1,122 @@
+"""A real OpenAI-compatible HTTP server on loopback that replays scripted chat completions.
+
+Tests point `backend = "openai"` models at it to drive the CLI and the server end to end without
+model weights. It records every request body it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+Reply = str | dict[str, Any]
+"""A final answer, or {"name": ..., "arguments": {...}} for a tool call."""
+
+
+@dataclass
+class FakeOpenAI:
+    """The replies to give, in order, and the requests seen."""
+
+    replies: list[Reply]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def _message(self, reply: Reply, n: int) -> dict[str, Any]:
+        if isinstance(reply, str):
+            return {"role": "assistant", "content": reply}
+        call = {
+            "id": f"call_{n}",
+            "type": "function",
+            "function": {"name": reply["name"], "arguments": json.dumps(reply["arguments"])},
+        }
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+    async def chat(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        if not self.replies:
+            return JSONResponse({"error": {"message": "no scripted replies left"}}, status_code=500)
+        message = self._message(self.replies.pop(0), len(self.requests))
+        usage = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
+        if not body.get("stream"):
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return JSONResponse(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [choice],
+                    "usage": usage,
+                }
+            )
+
+        async def events() -> AsyncIterator[str]:
+            if message.get("tool_calls"):
+                call = message["tool_calls"][0]
+                deltas: list[dict[str, Any]] = [{"role": "assistant", "tool_calls": [{"index": 0, **call}]}]
+            else:
+                text = message["content"]
+                deltas = [{"role": "assistant", "content": text[i : i + 5]} for i in range(0, len(text), 5)]
+            for delta in deltas:
+                chunk = {
+                    "id": "x",
+                    "object": "chat.completion.chunk",
+                    "model": "fake",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
+                yield f"data: {json.dumps(chunk)}\n\n"
+            done = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "model": "fake",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": usage,
+            }
+            yield f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def models(self, _: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_fake_openai(replies: list[Reply]) -> Iterator[FakeOpenAI]:
+    """Run a `FakeOpenAI` on a free loopback port for the duration of the block."""
+    fake = FakeOpenAI(list(replies))
+    app = Starlette(
+        routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"]), Route("/v1/models", fake.models)]
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    fake.url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
