@@ -1,0 +1,85 @@
+"""The `homelab-agent-kanboard` entry point: settings from the environment, stdio, the CLI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mcp import Client, StdioServerParameters
+
+import tools.kanboard as kanboard
+from tests.tools.kanboard.conftest import TOKEN, text
+from tools.kanboard.__main__ import main
+from tools.kanboard.settings import KanboardSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_settings_read_the_app_token_from_the_environment() -> None:
+    env = {"KANBOARD_URL": "http://kanboard.lan/", "KANBOARD_TOKEN": TOKEN, "KANBOARD_ENABLE_WRITES": "1"}
+    settings = KanboardSettings.from_env(env)
+    assert settings.username == "jsonrpc" and settings.secret is not None
+    assert settings.secret.get_secret_value() == TOKEN
+    assert settings.enable_writes and settings.endpoint == "http://kanboard.lan/jsonrpc.php"
+    assert TOKEN not in repr(settings)
+
+
+def test_settings_read_a_user_login_and_timeout_from_the_environment() -> None:
+    env = {
+        "KANBOARD_URL": "https://kb.example.net/jsonrpc.php",
+        "KANBOARD_USERNAME": "alice",
+        "KANBOARD_PASSWORD": "alice-pw",
+        "KANBOARD_TIMEOUT": "3.5",
+    }
+    settings = KanboardSettings.from_env(env)
+    assert (settings.username, settings.timeout, settings.enable_writes) == ("alice", 3.5, False)
+    assert settings.endpoint == "https://kb.example.net/jsonrpc.php"
+
+
+def test_no_url_means_the_demo_board_and_a_url_without_credentials_is_refused() -> None:
+    assert KanboardSettings.from_env({}).is_demo
+    with pytest.raises(ValueError, match="set KANBOARD_TOKEN"):
+        KanboardSettings.from_env({"KANBOARD_URL": "http://kanboard.lan"})
+
+
+def test_settings_forbid_unknown_fields() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        KanboardSettings.model_validate({"url": None, "tokne": "x"})
+
+
+def test_the_cli_explains_a_bad_configuration_instead_of_a_traceback() -> None:
+    result = CliRunner().invoke(main, [], env={"KANBOARD_URL": "kanboard.lan", "KANBOARD_TOKEN": TOKEN})
+    assert result.exit_code == 1
+    assert "KANBOARD_URL must be an http:// or https:// URL" in result.output
+    assert TOKEN not in result.output
+
+
+def test_the_cli_offers_stdio_http_and_the_demo_board() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert "--transport [stdio|http]" in result.output and "demo" in result.output
+
+
+def test_the_public_names_are_pinned() -> None:
+    assert sorted(kanboard.__all__) == [
+        "KanboardAuthError",
+        "KanboardClient",
+        "KanboardError",
+        "KanboardForbiddenError",
+        "KanboardNotFoundError",
+        "KanboardRPCError",
+        "KanboardRejectedError",
+        "KanboardSettings",
+        "KanboardUnreachableError",
+        "build_server",
+    ]
+
+
+async def test_the_stdio_server_serves_the_demo_board_when_no_url_is_set() -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "tools.kanboard"], cwd=ROOT, env={})
+    async with Client(params) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        overview = text(await client.call_tool("list_projects", {}))
+    assert {"list_projects", "show_board", "get_task"} <= tools and "create_task" not in tools
+    assert overview.startswith("DEMO BOARD (no KANBOARD_URL set)")

@@ -1,0 +1,48 @@
+"""Turning what people type into what Kanboard wants: due dates and close matches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tools.kanboard.errors import KanboardNotFoundError
+from tools.kanboard.resolve import close_matches, parse_due, pick
+
+NOW = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("2026-12-24", "2026-12-24 23:59"),
+        ("2026-12-24 09:15", "2026-12-24 09:15"),
+        ("2026-12-24T09:15", "2026-12-24 09:15"),
+        ("none", ""),
+    ],
+)
+def test_due_dates_are_sent_as_kanboard_wants_them(typed: str, sent: str) -> None:
+    assert parse_due(typed, ZoneInfo("UTC"), NOW) == sent
+
+
+def test_today_and_tomorrow_are_in_kanboards_timezone() -> None:
+    assert parse_due("today", ZoneInfo("Asia/Tokyo"), NOW) == "2026-11-22 23:59"
+    assert parse_due("tomorrow", ZoneInfo("UTC"), NOW) == "2026-11-22 23:59"
+
+
+def test_an_unreadable_date_says_how_to_write_it() -> None:
+    with pytest.raises(KanboardNotFoundError, match="YYYY-MM-DD"):
+        parse_due("next friday", ZoneInfo("UTC"), NOW)
+
+
+def test_pick_prefers_an_exact_name_then_a_unique_part() -> None:
+    options = {"Homelab": 1, "Homelab Archive": 2, "Q4 Planning": 3}
+    assert pick("project", "HOMELAB", options) == 1
+    assert pick("project", "q4", options) == 3
+    with pytest.raises(KanboardNotFoundError, match="Did you mean: Homelab"):
+        pick("project", "Homelba", options)
+
+
+def test_close_matches_ignore_case() -> None:
+    assert close_matches("alise", ["alice", "Alice Chen", "bob"]) == ["alice"]

@@ -1,0 +1,39 @@
+"""A demo Kanboard: a JSON-RPC server seeded with a homelab board, for trying the tools without one.
+
+`demo_transport()` serves a fresh board in-process (through `httpx.ASGITransport`);
+`create_app()` is the same board as an ASGI app for `homelab-agent-kanboard demo`. The app token is
+"demo-token" (user `jsonrpc`); every user's password is their username.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from . import reads, writes  # noqa: F401  (registers the procedures)
+from .app import create_app as _create_app
+from .board import DemoBoard
+
+__all__ = ["DEMO_TOKEN", "DEMO_URL", "DemoBoard", "create_app", "demo_transport", "load_seed"]
+
+DEMO_TOKEN = "demo-token"
+DEMO_URL = "http://demo-board.invalid/jsonrpc.php"
+
+
+def load_seed() -> dict[str, Any]:
+    """The demo board's data, from the packaged `seed.json`."""
+    return dict(json.loads(resources.files(__package__).joinpath("seed.json").read_text(encoding="utf-8")))
+
+
+def create_app(board: DemoBoard | None = None) -> Starlette:
+    """The demo board as an ASGI app (a fresh board from the seed unless one is given)."""
+    return _create_app(board or DemoBoard(load_seed()), DEMO_TOKEN)
+
+
+def demo_transport(board: DemoBoard | None = None) -> httpx.ASGITransport:
+    """An httpx transport that answers from the demo board in-process."""
+    return httpx.ASGITransport(app=create_app(board))

@@ -1,0 +1,219 @@
+"""Compact text for a small model: what each tool shows, with names instead of ids and dates in
+Kanboard's timezone.
+
+Pure functions from models to strings; nothing here calls Kanboard. Task descriptions and comments
+are quoted as data (each line behind "> ") so a model reads them as content, not instructions.
+Password hashes cannot appear: `User` has no such field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .models import BoardSwimlane, Comment, Project, Subtask, Task, TaskLink, User
+
+__all__ = [
+    "DEMO_BANNER",
+    "board",
+    "date",
+    "members",
+    "overdue",
+    "people",
+    "projects",
+    "task_detail",
+    "task_line",
+    "task_list",
+]
+
+DEMO_BANNER = "DEMO BOARD (no KANBOARD_URL set): sample data, not your Kanboard."
+_MAX_LINES = 40
+_MAX_TEXT = 1500
+_PRIORITY = {0: "", 1: "low", 2: "medium", 3: "high"}
+
+
+def date(when: datetime | None, tz: ZoneInfo) -> str:
+    """ISO date in Kanboard's timezone, with HH:MM unless it is midnight; "" for no date."""
+    if when is None:
+        return ""
+    local = when.astimezone(tz)
+    return (
+        local.strftime("%Y-%m-%d")
+        if (local.hour, local.minute) == (0, 0)
+        else local.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def _late(due: datetime, now: datetime, tz: ZoneInfo) -> str:
+    days = (now.astimezone(tz).date() - due.astimezone(tz).date()).days
+    return "due today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} late"
+
+
+def task_line(task: Task, tz: ZoneInfo, now: datetime, *, project: bool = True, column: bool = True) -> str:
+    """One line: `#id title [column] (project), assignee, due date`."""
+    where = [task.column_name] if column and task.column_name else []
+    if project and task.project_name:
+        where.append(task.project_name)
+    parts = [f"#{task.id} {task.title}" + (f" [{', '.join(where)}]" if where else "")]
+    parts.append(task.assignee_name or task.assignee_username or "unassigned")
+    if task.date_due is not None:
+        overdue = task.is_active and task.date_due <= now
+        parts.append(f"due {date(task.date_due, tz)}" + (" OVERDUE" if overdue else ""))
+    if not task.is_active:
+        parts.append("closed")
+    return " - ".join(parts)
+
+
+def _capped(lines: list[str], noun: str) -> list[str]:
+    if len(lines) <= _MAX_LINES:
+        return lines
+    return [*lines[:_MAX_LINES], f"... and {len(lines) - _MAX_LINES} more {noun}; narrow the query"]
+
+
+def _quote(text: str) -> str:
+    text = text.strip()
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT] + " [...]"
+    return "\n".join("> " + line for line in text.splitlines())
+
+
+def projects(
+    items: Sequence[Project], open_tasks: Mapping[int, list[Task]], now: datetime, demo: bool
+) -> str:
+    """The projects overview: name, open and overdue counts, description."""
+    lines = [DEMO_BANNER] if demo else []
+    lines.append(f"{len(items)} project{'s' if len(items) != 1 else ''}:")
+    for project in items:
+        tasks = open_tasks.get(project.id, [])
+        late = sum(1 for task in tasks if task.date_due is not None and task.date_due <= now)
+        state = "" if project.is_active else ", inactive"
+        line = f"- {project.name} (#{project.id}{state}): {len(tasks)} open, {late} overdue"
+        if project.description:
+            line += f". {project.description.strip().splitlines()[0]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def board(project: Project, swimlanes: Sequence[BoardSwimlane], tz: ZoneInfo, now: datetime) -> str:
+    """A project's board: column names once, then each swimlane's non-empty columns and their tasks."""
+    columns = [column.title for column in swimlanes[0].columns] if swimlanes else []
+    total = sum(len(column.tasks) for lane in swimlanes for column in lane.columns)
+    lines = [f"{project.name} board: {total} open tasks (closed tasks are not on the board)."]
+    lines.append("Columns: " + ", ".join(columns))
+    for lane in swimlanes:
+        lane_tasks = [(column.title, task) for column in lane.columns for task in column.tasks]
+        if not lane_tasks:
+            continue
+        lines.append(f"Swimlane {lane.name}:")
+        for column_title, task in lane_tasks:
+            lines.append(f"- {column_title}: " + task_line(task, tz, now, project=False, column=False))
+    return "\n".join(lines)
+
+
+def task_list(
+    header: str, tasks: Sequence[Task], tz: ZoneInfo, now: datetime, *, project: bool = True
+) -> str:
+    """A header line and one line per task."""
+    if not tasks:
+        return f"{header}: none."
+    lines = [f"- {task_line(task, tz, now, project=project)}" for task in tasks]
+    count = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"
+    return "\n".join([f"{header}: {count}", *_capped(lines, "tasks")])
+
+
+def overdue(tasks: Sequence[Task], tz: ZoneInfo, now: datetime, scope: str) -> str:
+    """Overdue tasks, most overdue first, each with how late it is."""
+    today = now.astimezone(tz).strftime("%Y-%m-%d")
+    if not tasks:
+        return f"No overdue tasks {scope} (today is {today})."
+    ordered = sorted(tasks, key=lambda task: task.date_due or now)
+    lines = [f"{len(tasks)} overdue tasks {scope} (today is {today}):"]
+    for task in ordered[:_MAX_LINES]:
+        who = task.assignee_name or task.assignee_username or "unassigned"
+        where = f" ({task.project_name})" if task.project_name else ""
+        due = task.date_due or now
+        day = due.astimezone(tz).strftime("%Y-%m-%d")
+        lines.append(f"- #{task.id} {task.title}{where} - {who} - due {day}, {_late(due, now, tz)}")
+    if len(ordered) > _MAX_LINES:
+        lines.append(f"... and {len(ordered) - _MAX_LINES} more")
+    return "\n".join(lines)
+
+
+def task_detail(
+    task: Task,
+    *,
+    names: Mapping[str, str],
+    tags: Sequence[str],
+    subtasks: Sequence[Subtask],
+    comments: Sequence[Comment],
+    links: Sequence[TaskLink],
+    tz: ZoneInfo,
+    now: datetime,
+) -> str:
+    """One task in full. `names` holds project, column, swimlane, category, assignee and creator."""
+    status = "open" if task.is_active else f"closed {date(task.date_completed, tz)}".strip()
+    lines = [f"#{task.id} {task.title}", f"Status: {status}"]
+    fields = {
+        "Project": names.get("project", ""),
+        "Column": names.get("column", ""),
+        "Swimlane": names.get("swimlane", ""),
+        "Category": names.get("category", ""),
+        "Assignee": names.get("assignee", "") or "unassigned",
+        "Creator": names.get("creator", ""),
+        "Priority": _PRIORITY.get(task.priority, str(task.priority)),
+        "Reference": task.reference,
+        "Started": date(task.date_started, tz),
+        "Due": date(task.date_due, tz),
+        "Created": date(task.date_creation, tz),
+        "Tags": ", ".join(tags),
+    }
+    if task.date_due is not None and task.is_active and task.date_due <= now:
+        fields["Due"] += f" (OVERDUE, {_late(task.date_due, now, tz)})"
+    if task.time_estimated or task.time_spent:
+        fields["Time"] = f"{task.time_spent or 0:g}h spent of {task.time_estimated or 0:g}h estimated"
+    lines += [f"{label}: {value}" for label, value in fields.items() if value]
+    if task.description.strip():
+        lines += ["Description:", _quote(task.description)]
+    if subtasks:
+        done = sum(1 for subtask in subtasks if subtask.status == 2)
+        lines.append(f"Subtasks ({done}/{len(subtasks)} done):")
+        marks = {0: "[ ]", 1: "[~]", 2: "[x]"}
+        for subtask in subtasks:
+            who = f" ({subtask.name or subtask.username})" if subtask.name or subtask.username else ""
+            lines.append(f"- {marks.get(subtask.status, '[ ]')} {subtask.title}{who}")
+    if links:
+        lines.append("Links:")
+        lines += [f"- {link.label} #{link.task_id} {link.title}" for link in links]
+    if comments:
+        lines.append(f"Comments ({len(comments)}):")
+        for comment in comments:
+            lines.append(
+                f"- {comment.name or comment.username or 'someone'}, {date(comment.date_creation, tz)}:"
+            )
+            lines.append(_quote(comment.comment))
+    return "\n".join(lines)
+
+
+def people(users: Sequence[User]) -> str:
+    """Everyone: display name, username and role."""
+    lines = [f"{len(users)} people:"]
+    for user in sorted(users, key=lambda user: user.display.casefold()):
+        extra = [user.role] if user.role else []
+        if not user.is_active:
+            extra.append("disabled")
+        lines.append(f"- {user.display}" + (f": {', '.join(extra)}" if extra else ""))
+    return "\n".join(lines)
+
+
+def members(
+    project: Project, member_names: Mapping[int, str], assignable: Mapping[int, str], users: Sequence[User]
+) -> str:
+    """A project's members; those who cannot be assigned tasks (viewers) are marked."""
+    by_id = {user.id: user for user in users}
+    lines = [f"{project.name} members ({len(member_names)}):"]
+    for user_id, name in sorted(member_names.items(), key=lambda item: item[1].casefold()):
+        user = by_id.get(user_id)
+        label = user.display if user else name
+        lines.append(f"- {label}" + ("" if user_id in assignable else " (viewer, cannot be assigned)"))
+    return "\n".join(lines)

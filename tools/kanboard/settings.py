@@ -1,0 +1,75 @@
+"""How to reach Kanboard: URL, credentials, timeout, and whether write tools exist.
+
+Only the entry point (`__main__`) reads the environment, through `KanboardSettings.from_env`;
+everything else receives a settings object. Secrets are `SecretStr`, so they never show in a repr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = ["APP_USER", "KanboardSettings"]
+
+APP_USER = "jsonrpc"  # the user name Kanboard's application API expects with the API token
+
+
+class KanboardSettings(BaseModel):
+    """Connection settings for one Kanboard."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: str | None = None  # Kanboard base URL or its /jsonrpc.php; None = the built-in demo board
+    username: str = APP_USER  # "jsonrpc" for the API token, else a Kanboard user name
+    secret: SecretStr | None = None  # the API token (username "jsonrpc"), or the user's password/token
+    enable_writes: bool = False  # offer the write tools (create, update, move, close, comment...)
+    timeout: float = Field(default=10.0, gt=0)  # seconds per HTTP request
+
+    @field_validator("url")
+    @classmethod
+    def _plain_http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("KANBOARD_URL must be an http:// or https:// URL, e.g. http://kanboard.lan")
+        if parts.username or parts.password:
+            raise ValueError("KANBOARD_URL must not contain credentials: use KANBOARD_TOKEN instead")
+        return url
+
+    @model_validator(mode="after")
+    def _secret_when_url(self) -> KanboardSettings:
+        if self.url is not None and self.secret is None:
+            raise ValueError(
+                "KANBOARD_URL is set but no credentials: set KANBOARD_TOKEN (Settings > API in Kanboard) "
+                "or KANBOARD_USERNAME and KANBOARD_PASSWORD"
+            )
+        return self
+
+    @property
+    def is_demo(self) -> bool:
+        """True when no URL is configured and the built-in demo board stands in."""
+        return self.url is None
+
+    @property
+    def endpoint(self) -> str:
+        """The JSON-RPC endpoint: `url` with `/jsonrpc.php` appended unless it is already there."""
+        url = (self.url or "").rstrip("/")
+        return url if url.endswith("/jsonrpc.php") else f"{url}/jsonrpc.php"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KanboardSettings:
+        """Settings from KANBOARD_URL, KANBOARD_TOKEN or KANBOARD_USERNAME + KANBOARD_PASSWORD,
+        KANBOARD_ENABLE_WRITES and KANBOARD_TIMEOUT."""
+        username = env.get("KANBOARD_USERNAME", "").strip()
+        secret = env.get("KANBOARD_PASSWORD") if username else env.get("KANBOARD_TOKEN")
+        timeout = env.get("KANBOARD_TIMEOUT", "").strip()
+        return cls(
+            url=env.get("KANBOARD_URL", "").strip() or None,
+            username=username or APP_USER,
+            secret=SecretStr(secret) if secret else None,
+            enable_writes=env.get("KANBOARD_ENABLE_WRITES", "").strip().lower() in {"1", "true", "yes", "on"},
+            timeout=float(timeout) if timeout else 10.0,
+        )
