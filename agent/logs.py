@@ -17,7 +17,9 @@ import structlog
 __all__ = ["REDACTED", "configure_logging", "redactor"]
 
 REDACTED = "***"
-_SECRET_KEYS = re.compile(r"(token|password|passwd|secret|authorization|api[_-]?key|cookie)", re.IGNORECASE)
+_SECRET_KEYS = re.compile(
+    r"(?:^|[_-])(token|password|passwd|secret|authorization|api[_-]?key|cookie)(?:$|[_-])", re.IGNORECASE
+)  # "api_key", "bearer_token", "Authorization" — but not "tokens_in"
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:

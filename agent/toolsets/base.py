@@ -12,10 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from agent.exceptions import ToolNotFoundError
+import structlog
+
+from agent.exceptions import ToolError, ToolNotFoundError
 from agent.messages import ToolResult, ToolSpec
 
 __all__ = ["FilteredToolset", "Toolbox", "Toolset"]
+
+log = structlog.get_logger(__name__)
 
 SEPARATOR = "__"
 
@@ -80,7 +84,8 @@ class FilteredToolset:
 class Toolbox:
     """Several toolsets behind one name space: tool `search` of server `kb` is `kb__search`.
 
-    With `prefix=False` tools keep their own names; a clash then raises at listing time.
+    With `prefix=False` tools keep their own names; a clash then raises at listing time. A server
+    that cannot list its tools is left out (with a warning) unless every server fails.
     """
 
     toolsets: Sequence[Toolset]
@@ -100,8 +105,15 @@ class Toolbox:
         """All tools, namespaced; remembers which toolset answers which name."""
         specs: list[ToolSpec] = []
         routes: dict[str, tuple[Toolset, str]] = {}
+        failures: list[ToolError] = []
         for toolset in self.toolsets:
-            for spec in await toolset.list_tools():
+            try:
+                offered = await toolset.list_tools()
+            except ToolError as exc:  # one server down must not take the others with it
+                log.warning("toolset.unavailable", toolset=toolset.name, error=str(exc))
+                failures.append(exc)
+                continue
+            for spec in offered:
                 qualified = self.qualified(toolset, spec.name)
                 if qualified in routes:
                     raise ToolNotFoundError(
@@ -109,6 +121,8 @@ class Toolbox:
                     )
                 routes[qualified] = (toolset, spec.name)
                 specs.append(spec.model_copy(update={"name": qualified}))
+        if failures and len(failures) == len(self.toolsets):
+            raise failures[0]
         self._routes = routes
         return specs
 

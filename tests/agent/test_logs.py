@@ -30,3 +30,10 @@ def test_logs_go_to_stderr_and_leave_stdout_alone(capsys: pytest.CaptureFixture[
     structlog.get_logger("t").info("hello")
     out, err = capsys.readouterr()
     assert out == "" and "hello" in err
+
+
+def test_token_counts_are_logged_as_numbers_not_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json")
+    structlog.get_logger("t").info("model.step", tokens_in=812, tokens_out=40, bearer_token="abcd1234")
+    event = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert event["tokens_in"] == 812 and event["tokens_out"] == 40 and event["bearer_token"] == "***"

@@ -78,3 +78,15 @@ async def test_a_server_that_cannot_start_gives_a_clear_error() -> None:
         with pytest.raises(ToolServerError, match="MCP server 'ghost' could not start"):
             await missing.list_tools()
         tg.cancel_scope.cancel()
+
+
+async def test_one_server_that_cannot_start_does_not_hide_the_others() -> None:
+    async with anyio.create_task_group() as tg:
+        ghost = MCPToolset("ghost", tg, settings=ServerSettings(command="/nonexistent/mcp-server"))
+        notes = MCPToolset("notes", tg, server=build_server())
+        names = [t.name for t in await Toolbox([ghost, notes]).list_tools()]
+        with pytest.raises(ToolServerError, match="'ghost' could not start"):
+            await Toolbox([ghost]).list_tools()
+        await notes.aclose()
+        tg.cancel_scope.cancel()
+    assert "notes__get_note" in names and not any(n.startswith("ghost") for n in names)

@@ -1,0 +1,82 @@
+"""Write approval: a toolset wrapper that asks before any tool that may change something runs.
+
+A tool needs approval unless its server marks it read-only (`readOnlyHint`) and not destructive.
+`ApprovalToolset` calls the injected `approve(tool, arguments)` for those and, on a no, raises a
+`ToolError` the model reads as an observation, so the loop goes on unchanged. How the user is asked
+(MCP elicitation, a config switch) is the caller's business: see `agent.serve.service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from agent.exceptions import ToolError
+from agent.messages import ToolResult, ToolSpec
+from agent.toolsets.base import Toolset
+
+__all__ = ["ApprovalToolset", "Approver", "WriteNotApprovedError", "allow_all", "deny_all", "needs_approval"]
+
+log = structlog.get_logger(__name__)
+
+Approver = Callable[[ToolSpec, dict[str, Any]], Awaitable[bool]]
+"""Decides whether one write call may run."""
+
+
+class WriteNotApprovedError(ToolError):
+    """The user (or the server's config) did not allow a write tool to run."""
+
+
+def needs_approval(spec: ToolSpec) -> bool:
+    """Whether `spec` may change something: destructive, or not marked read-only."""
+    return spec.destructive is True or spec.read_only is not True
+
+
+async def allow_all(tool: ToolSpec, arguments: dict[str, Any]) -> bool:
+    """Approve every write (config `serve.allow_writes = true`)."""
+    return True
+
+
+async def deny_all(tool: ToolSpec, arguments: dict[str, Any]) -> bool:
+    """Refuse every write (no way to ask, and writes not allowed by config)."""
+    return False
+
+
+@dataclass
+class ApprovalToolset:
+    """`inner`, with write tools run only when `approve` says yes."""
+
+    inner: Toolset
+    approve: Approver
+    name: str = field(init=False)  # the wrapped toolset's name
+    _specs: dict[str, ToolSpec] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.inner.name
+
+    async def list_tools(self) -> list[ToolSpec]:
+        """The wrapped tools, unchanged."""
+        specs = await self.inner.list_tools()
+        self._specs = {s.name: s for s in specs}
+        return specs
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run `name`, asking first if it may write."""
+        if not self._specs:
+            await self.list_tools()
+        spec = self._specs.get(name)
+        if spec is not None and needs_approval(spec):
+            approved = await self.approve(spec, arguments)
+            log.info("tool.approval", tool=name, approved=approved)
+            if not approved:
+                raise WriteNotApprovedError(
+                    f"the user did not approve running {name!r}, which can change data; "
+                    "do not retry it; tell the user what you would have done instead"
+                )
+        return await self.inner.call_tool(name, arguments)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the wrapped toolset belongs to the runtime."""

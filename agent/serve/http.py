@@ -1,0 +1,155 @@
+"""The one HTTP app: streamable-HTTP MCP at `/mcp`, the OpenAI API at `/v1`, `/healthz`, `/metrics`.
+
+`build_app` assembles the Starlette app around a `Service` (bearer auth and request metrics as plain
+ASGI middleware, so streams and disconnects pass straight through); `serve_http` runs it with
+uvicorn after `check_bind` has made sure an exposed server has a token. The endpoints themselves
+live in `agent.serve.mcp_server` and `agent.serve.openai_api`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+import uvicorn
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent.serve.auth import BearerAuth, check_bind
+from agent.serve.mcp_server import build_mcp_server
+from agent.serve.metrics import CONTENT_TYPE_LATEST, Metrics
+from agent.serve.openai_api import openai_routes
+from agent.serve.service import Service
+
+__all__ = ["build_app", "http_server", "serve_http"]
+
+log = structlog.get_logger(__name__)
+
+ENDPOINTS = ("/mcp", "/v1/chat/completions", "/v1/models", "/healthz", "/metrics")
+
+
+class RequestMetrics:
+    """ASGI middleware: count requests by endpoint and status, time them, log one line each."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].rstrip("/") or "/"
+        endpoint = path if path in ENDPOINTS else "other"
+        status = 500
+        started = time.perf_counter()
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            seconds = time.perf_counter() - started
+            self.metrics.requests.labels(endpoint, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(seconds)
+            log.info(
+                "http.request", method=scope["method"], path=path, status=status, seconds=round(seconds, 3)
+            )
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """GET /healthz (no auth): status, the answering model, the models and tool servers."""
+    service: Service = request.app.state.service
+    runtime = service.runtime
+    return JSONResponse(
+        {
+            "status": "ok",
+            "model": runtime.agent.model.name,
+            "models": list(runtime.models),
+            "servers": [t.name for t in runtime.toolbox.toolsets],
+            "queue": {
+                "active": service.queue.active,
+                "waiting": service.queue.waiting,
+                "concurrency": service.queue.concurrency,
+                "queue_size": service.queue.max_waiting,
+            },
+        }
+    )
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics in the Prometheus text format."""
+    service: Service = request.app.state.service
+    return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def build_app(service: Service, host: str | None = None) -> Starlette:
+    """The HTTP app for `service` (its MCP session manager starts with the app's lifespan).
+
+    `host` (default `serve.host`) is where it will listen; on loopback, `/mcp` also refuses requests
+    whose Host or Origin header is not loopback (DNS-rebinding protection).
+    """
+    settings = service.settings
+    mcp = build_mcp_server(service)
+    mcp.streamable_http_app(
+        streamable_http_path="/mcp", host=host or settings.host
+    )  # creates the session manager
+    manager = mcp.session_manager
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with manager.run():
+            yield
+
+    token = settings.bearer_token.get_secret_value() if settings.bearer_token else None
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *openai_routes(),
+            Route("/mcp", StreamableHTTPASGIApp(manager)),
+        ],
+        middleware=[Middleware(RequestMetrics, metrics=service.metrics), Middleware(BearerAuth, token=token)],
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    return app
+
+
+def http_server(service: Service, host: str | None = None, port: int | None = None) -> uvicorn.Server:
+    """A uvicorn server for `service` on `host:port` (default: the `[serve]` settings).
+
+    Raises:
+        ConfigError: `host` is not loopback and no bearer token is configured.
+    """
+    settings = service.settings
+    host = host or settings.host
+    token = settings.bearer_token.get_secret_value() if settings.bearer_token else None
+    check_bind(host, token)
+    config = uvicorn.Config(
+        build_app(service, host),
+        host=host,
+        port=settings.port if port is None else port,
+        log_config=None,  # keep our structlog setup; uvicorn's access log never sees headers anyway
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve_http(service: Service, host: str | None = None, port: int | None = None) -> None:
+    """Serve until interrupted."""
+    server = http_server(service, host, port)
+    log.info("serve.http", host=server.config.host, port=server.config.port)
+    await server.serve()

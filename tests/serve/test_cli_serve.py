@@ -1,0 +1,83 @@
+"""`homelab-agent serve` as a user runs it: the stdio server as a subprocess, and the bind check."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import mcp_types as types
+from click.testing import CliRunner
+from mcp import Client, StdioServerParameters
+
+from agent.cli.serve import FAKE_MODEL_ENV, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, serve_table: str = "") -> Path:
+    path = tmp_path / "homelab-agent.toml"
+    path.write_text(
+        f"""
+[models.default]
+source = "qwen2.5-coder-0.5b"   # never loaded: the test model stands in
+
+[logging]
+level = "warning"
+
+[serve]
+{serve_table}
+
+[mcpServers.notes]
+command = {str(sys.executable)!r}
+args = ["-m", "tests.support.notes_server"]
+cwd = {str(ROOT)!r}
+"""
+    )
+    return path
+
+
+async def test_the_claude_desktop_command_serves_ask_over_stdio(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    params = StdioServerParameters(
+        command=sys.executable,  # the venv's `homelab-agent` script when installed; `-m agent` is the same
+        args=["-m", "agent", "--config", str(config), "serve", "--transport", "stdio"],
+        env={**os.environ, FAKE_MODEL_ENV: "echo"},
+        cwd=str(ROOT),
+    )
+    async with Client(params) as client:
+        tools = [t.name for t in (await client.list_tools()).tools]
+        result = await client.call_tool("ask", {"question": "What is in the backup note?"})
+    assert tools == ["ask"]
+    text = [b.text for b in result.content if isinstance(b, types.TextContent)]
+    assert text == ["echo: What is in the backup note? (5 tools)"]  # the notes server's tools reached it
+    assert result.structured_content is not None
+    assert result.structured_content["steps"][0]["model"] == "echo"
+
+
+def test_the_documented_claude_desktop_snippet_runs_the_stdio_server() -> None:
+    doc = (ROOT / "docs" / "serving.md").read_text()
+    snippet = json.loads(re.search(r"```json\n(.*?)```", doc, re.DOTALL).group(1))  # type: ignore[union-attr]
+    server = snippet["mcpServers"]["homelab-agent"]
+    assert Path(server["command"]).is_absolute() and server["command"].endswith("/.venv/bin/homelab-agent")
+    assert server["args"][0] == "--config" and Path(server["args"][1]).is_absolute()
+    assert server["args"][2:] == ["serve", "--transport", "stdio"]
+
+
+def test_serving_http_on_a_public_address_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    config = write_config(tmp_path, 'host = "0.0.0.0"')
+    result = CliRunner().invoke(serve, ["--transport", "http"], obj={"config_path": str(config)})
+    assert result.exit_code == 2
+    assert "refusing to serve on 0.0.0.0" in result.output
+    assert "serve.bearer_token" in result.output
+
+
+def test_an_unknown_test_model_is_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(
+        serve, ["--transport", "stdio"], obj={"config_path": str(config)}, env={FAKE_MODEL_ENV: "gpt"}
+    )
+    assert result.exit_code == 2
+    assert "not a known test model" in result.output

@@ -1,0 +1,114 @@
+"""The Docker files, checked statically (no Docker engine here): services, GPU, health, no secrets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.config import load_config
+from agent.exceptions import ConfigError
+from agent.serve.auth import check_bind
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_NAMES = ("HOMELAB_AGENT_TOKEN", "KANBOARD_TOKEN")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_compose_runs_kanboard_pinned_to_a_1_2_release_with_persistent_volumes(
+    compose: dict[str, Any],
+) -> None:
+    kanboard = compose["services"]["kanboard"]
+    assert re.fullmatch(r"kanboard/kanboard:v1\.2\.\d+", kanboard["image"])
+    assert set(kanboard["volumes"]) == {
+        "kanboard_data:/var/www/app/data",
+        "kanboard_plugins:/var/www/app/plugins",
+    }
+    assert {"kanboard_data", "kanboard_plugins", "models"} <= set(compose["volumes"])
+
+
+def test_kanboard_is_bound_to_loopback_and_the_agent_to_every_interface(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["kanboard"]["ports"] == ["127.0.0.1:${KANBOARD_PORT:-8080}:80"]
+    for name in ("agent", "agent-cpu"):
+        assert services[name]["ports"] == ["0.0.0.0:${HOMELAB_AGENT_PORT:-8765}:8765"]
+
+
+def test_the_gpu_agent_reserves_an_nvidia_gpu_and_the_cpu_agent_is_a_profile(compose: dict[str, Any]) -> None:
+    gpu, cpu = compose["services"]["agent"], compose["services"]["agent-cpu"]
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and devices[0]["capabilities"] == ["gpu"]
+    assert gpu["profiles"] == ["gpu"] and gpu["build"]["args"]["VARIANT"] == "cuda"
+    assert cpu["profiles"] == ["cpu"] and cpu["build"]["args"]["VARIANT"] == "cpu"
+    assert "deploy" not in cpu
+
+
+def test_every_service_has_a_healthcheck_and_the_agents_check_healthz(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        assert service["healthcheck"]["test"], name
+    for name in ("agent", "agent-cpu"):
+        service = compose["services"][name]
+        assert "/healthz" in " ".join(service["healthcheck"]["test"])
+        assert "models:/models" in service["volumes"]
+        assert service["depends_on"]["kanboard"]["condition"] == "service_healthy"
+
+
+def test_secrets_come_from_the_environment_and_are_required(compose: dict[str, Any]) -> None:
+    for name in ("agent", "agent-cpu"):
+        env = compose["services"][name]["environment"]
+        for secret in SECRET_NAMES:
+            assert env[secret].startswith("${" + secret + ":?"), secret
+
+
+@pytest.mark.parametrize("name", ["docker-compose.yml", "Dockerfile", "config/docker.toml", ".env.example"])
+def test_no_secret_values_are_baked_into_the_files(name: str) -> None:
+    text = (ROOT / name).read_text()
+    for secret in SECRET_NAMES:
+        for line in text.splitlines():
+            match = re.match(rf"\s*{secret}\s*[=:]\s*(.*)", line)
+            if match:
+                value = match.group(1).strip().strip('"')
+                assert value == "" or value.startswith("${"), f"{name}: {line}"
+    assert not re.search(r"(?i)bearer\s+[a-z0-9]{16,}", text)
+
+
+def test_the_dockerfile_builds_llama_cpp_for_cuda_in_a_devel_stage_and_runs_as_a_user() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.MULTILINE)
+    stages = {alias for _, alias in froms}
+    assert {"build", "runtime-cuda", "runtime-cpu", "runtime"} <= stages
+    assert "nvidia/cuda:${CUDA_VERSION}-devel" in text and "nvidia/cuda:${CUDA_VERSION}-runtime" in text
+    assert "-DGGML_CUDA=on" in text and "-DGGML_CUDA=off" in text and "CMAKE_ARGS=" in text
+    assert re.search(r"^ARG VARIANT=cuda$", text, re.MULTILINE)
+    assert re.search(r"^USER agent$", text, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK .*\n.*healthz", text, re.MULTILINE)
+    assert froms[-1] == ("runtime-${VARIANT}", "runtime")  # the last stage is the one that ships
+
+
+def test_the_container_config_is_valid_and_requires_its_tokens() -> None:
+    path = ROOT / "config" / "docker.toml"
+    config = load_config(path, env={"HOMELAB_AGENT_TOKEN": "t" * 32, "KANBOARD_TOKEN": "k" * 16})
+    assert config.serve.host == "0.0.0.0" and config.serve.bearer_token is not None
+    check_bind(config.serve.host, config.serve.bearer_token.get_secret_value())
+    kanboard = config.mcpServers["kanboard"]
+    assert kanboard.env["KANBOARD_URL"].get_secret_value() == "http://kanboard/"
+    assert config.models_dir == "/models"
+    with pytest.raises(ConfigError, match="HOMELAB_AGENT_TOKEN"):
+        load_config(path, env={"KANBOARD_TOKEN": "k" * 16})
+
+
+def test_the_env_example_names_every_variable_compose_needs() -> None:
+    example = (ROOT / ".env.example").read_text()
+    names = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
+    used = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yml").read_text()))
+    assert used <= names
+    assert "COMPOSE_PROFILES" in names
