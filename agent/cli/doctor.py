@@ -1,0 +1,115 @@
+"""`doctor`: what this machine can run, and whether each configured model fits it.
+
+Reports CPU features, RAM, NVIDIA GPUs with free VRAM, and for each model in the config (or the
+default model when there is no config): whether its file is there, how many layers go to the GPU,
+the context that fits, the expected speed, and what to do when it does not fit. Reads GGUF
+headers only; loads nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from agent.cli.models import models_dir_for
+from agent.config import load_config
+from agent.exceptions import ConfigError, ModelError
+from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
+from agent.models.factory import model_path
+from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
+from agent.models.settings import ModelSettings
+
+__all__ = ["COMMANDS", "report_machine", "report_model"]
+
+
+def report_machine(cpu: CpuInfo, found: list[GpuInfo]) -> list[str]:
+    """Lines describing the CPU, RAM and GPUs."""
+    lines = [
+        f"CPU: {cpu.model}, {cpu.physical_cores} cores ({cpu.logical_cores} threads), "
+        f"features: {' '.join(cpu.features) or 'none detected'}",
+        f"RAM: {cpu.ram_available / GIB:.1f} GiB available of {cpu.ram_total / GIB:.1f} GiB",
+    ]
+    if cpu.features and "avx2" not in cpu.features and "asimd" not in cpu.features:
+        lines.append("  warning: no AVX2: llama.cpp will be slow; prefer the smallest models")
+    if not found:
+        lines.append("GPU: none found (nvidia-smi absent or no NVIDIA GPU); models run on the CPU")
+    for gpu in found:
+        lines.append(
+            f"GPU {gpu.index}: {gpu.name}, {gpu.memory_free / GIB:.1f} GiB free "
+            f"of {gpu.memory_total / GIB:.1f} GiB"
+        )
+    return lines
+
+
+def report_model(
+    name: str, settings: ModelSettings, models_dir: Path, free_vram: int, ram: int
+) -> tuple[bool, list[str]]:
+    """Whether model `name` is ready and fits, and lines saying so."""
+    if settings.backend == "openai":
+        url = (settings.url or "").rstrip("/")
+        try:
+            ok = httpx.get(f"{url}/models", timeout=3).status_code < 500
+        except httpx.HTTPError as exc:
+            return False, [
+                f"model {name}: server {url} unreachable ({exc!r}); start it or fix models.{name}.url"
+            ]
+        return ok, [f"model {name}: server {url} {'answers' if ok else 'fails'}"]
+    try:
+        path = model_path(settings, name, models_dir)
+        info = read_gguf(path)
+    except (ConfigError, ModelError) as exc:
+        source = settings.source or name
+        pull = source if source in KNOWN_MODELS or source.startswith("hf:") else DEFAULT_MODEL
+        return False, [f"model {name}: {exc}", f"  fix: homelab-agent models pull {pull}"]
+    plan = fit(info, settings.n_ctx, free_vram, ram)
+    layers = settings.n_gpu_layers
+    chosen = plan.n_gpu_layers if layers == "auto" else layers
+    lines = [
+        f"model {name}: {path.name} ({info.file_size / GIB:.2f} GiB, {info.architecture}, "
+        f"{info.block_count} blocks)",
+        f"  GPU layers: {chosen}{' (auto)' if layers == 'auto' else ''} of {info.block_count + 1}; "
+        f"n_ctx {settings.n_ctx}, largest that fits {plan.max_ctx}",
+        f"  needs ~{plan.needs_ram / GIB:.2f} GiB RAM, {plan.needs_vram / GIB:.2f} GiB VRAM; "
+        f"speed: {plan.speed}, roughly {plan.est_decode_tok_s:.0f} tokens/s to generate",
+    ]
+    lines += [f"  fix: {advice}" for advice in plan.advice]
+    return plan.fits and settings.n_ctx <= plan.max_ctx, lines
+
+
+@click.command()
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False),
+    envvar="HOMELAB_AGENT_MODELS_DIR",
+    default=None,
+    help="Where model files live.",
+)
+@click.pass_context
+def doctor(ctx: click.Context, models_dir: str | None) -> None:
+    """Check this machine and whether each configured model fits it."""
+    obj: dict[str, Any] = ctx.obj or {}
+    folder = models_dir_for(ctx, models_dir)
+    try:
+        entries = load_config(obj.get("config_path")).models
+    except ConfigError:
+        entries = {}
+    entries = entries or {DEFAULT_MODEL: ModelSettings(source=DEFAULT_MODEL)}
+    cpu, found = cpu_info(), gpus()
+    for line in report_machine(cpu, found):
+        click.echo(line)
+    free = found[0].memory_free if found else 0
+    healthy = True
+    for name, settings in entries.items():
+        ok, lines = report_model(name, settings, folder, free, cpu.ram_available)
+        healthy = healthy and ok
+        for line in lines:
+            click.echo(line)
+    if not healthy:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [doctor]

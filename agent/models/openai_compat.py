@@ -1,0 +1,223 @@
+"""A model behind an OpenAI-compatible server (llama-server, Ollama, vLLM, llama_cpp.server).
+
+Speaks `POST {url}/chat/completions` with `tools` over httpx; reads native `tool_calls`, and falls
+back to the text parser when the server leaves a call in the content (servers whose template
+renders tools but does not parse the model's answer). With `on_text` the request streams (SSE)
+and the final answer's text is forwarded as it arrives; tool-call text never is.
+
+Not here: prompts and templates (the server's job), local inference (see `local`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import structlog
+
+from agent.exceptions import ContextOverflowError, ModelError
+from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
+from agent.models.base import TextSink
+from agent.models.chat_template import compact_tool_result
+from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
+
+__all__ = ["OpenAICompatModel"]
+
+log = structlog.get_logger(__name__)
+
+
+def _wire_message(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+            }
+            for c in message.tool_calls
+        ]
+    if message.role == "tool":
+        out["content"] = compact_tool_result(message.content)
+        out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+def _native_calls(raw_calls: list[dict[str, Any]]) -> ParsedOutput:
+    calls: list[ToolCall] = []
+    for raw in raw_calls:
+        function = raw.get("function") or {}
+        name, arguments = function.get("name"), function.get("arguments") or "{}"
+        try:
+            args = json.loads(arguments) if isinstance(arguments, str) else arguments
+        except json.JSONDecodeError as exc:
+            return ParsedOutput(
+                text="", error=f"the arguments of {name} are not valid JSON ({exc.msg}); call it again"
+            )
+        if not isinstance(name, str) or not isinstance(args, dict):
+            return ParsedOutput(text="", error="a tool call needs a name and a JSON object of arguments")
+        calls.append(ToolCall(name=name, arguments=args, id=raw.get("id") or ToolCall(name=name).id))
+    return ParsedOutput(text="", tool_calls=calls)
+
+
+class OpenAICompatModel:
+    """A chat model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        name: str = "openai",
+        api_key: str | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        timeout_s: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
+        )
+        self._model, self._name = model, name
+        self._temperature, self._max_tokens = temperature, max_tokens
+
+    @property
+    def name(self) -> str:
+        """The model's name in traces."""
+        return self._name
+
+    async def respond(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: TextSink | None = None,
+    ) -> ModelResponse:
+        """One chat completion: native or text tool calls, or a final answer (streamed to `on_text`)."""
+        payload: dict[str, Any] = {
+            "model": self._model,
+            "messages": [_wire_message(m) for m in messages],
+            "temperature": self._temperature,
+            "max_tokens": self._max_tokens,
+            "stream": on_text is not None,
+        }
+        if tools:
+            payload["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in tools
+            ]
+        started = time.perf_counter()
+        stream: AnswerStream | None = None
+        try:
+            if on_text is None:
+                response = await self._client.post("/chat/completions", json=payload)
+                self._raise_for_status(response.status_code, response.text)
+                body = response.json()
+                first = started
+                message = (body.get("choices") or [{}])[0].get("message") or {}
+                content, raw_calls, usage_body = (
+                    message.get("content") or "",
+                    message.get("tool_calls") or [],
+                    body,
+                )
+            else:
+                content, raw_calls, usage_body, first, stream = await self._stream(payload, on_text, started)
+        except httpx.HTTPError as exc:
+            raise ModelError(f"cannot reach the model server at {self._client.base_url}: {exc!r}") from exc
+        ended = time.perf_counter()
+        names = [t.name for t in tools]
+        parsed = _native_calls(raw_calls) if raw_calls else parse_output(content, names)
+        if raw_calls and not parsed.error:
+            parsed = ParsedOutput(text=content.strip(), tool_calls=parsed.tool_calls)
+        if stream is not None:
+            stream.finish(parsed)
+        counts = usage_body.get("usage") or {}
+        usage = Usage(
+            input_tokens=int(counts.get("prompt_tokens") or 0),
+            cached_tokens=int((counts.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+            output_tokens=int(counts.get("completion_tokens") or 0),
+            prefill_s=first - started,
+            decode_s=ended - first,
+        )
+        log.info(
+            "model.respond",
+            model=self._name,
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.cached_tokens,
+            output_tokens=usage.output_tokens,
+            prefill_s=round(usage.prefill_s, 3),
+            decode_s=round(usage.decode_s, 3),
+            tool_calls=len(parsed.tool_calls),
+            parse_error=parsed.error is not None,
+            native_calls=bool(raw_calls),
+        )
+        log.debug("model.output", model=self._name, raw=content)
+        return ModelResponse(
+            text=parsed.text,
+            tool_calls=parsed.tool_calls,
+            usage=usage,
+            model=self._name,
+            raw=content,
+            parse_error=parsed.error,
+        )
+
+    async def _stream(
+        self, payload: dict[str, Any], on_text: TextSink, started: float
+    ) -> tuple[str, list[dict[str, Any]], dict[str, Any], float, AnswerStream]:
+        content, first = "", 0.0
+        last: dict[str, Any] = {}
+        calls: dict[int, dict[str, Any]] = {}  # index -> {"id", "function": {"name", "arguments"}}
+        stream = AnswerStream(on_text)
+        async with self._client.stream("POST", "/chat/completions", json=payload) as response:
+            if response.status_code >= 400:
+                self._raise_for_status(
+                    response.status_code, (await response.aread()).decode(errors="replace")
+                )
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[len("data:") :].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                last = chunk if chunk.get("usage") else last
+                delta = ((chunk.get("choices") or [{}])[0] or {}).get("delta") or {}
+                if not first and (delta.get("content") or delta.get("tool_calls")):
+                    first = time.perf_counter()
+                if delta.get("content"):
+                    content += delta["content"]
+                    if not calls:
+                        stream.feed(delta["content"])
+                for call in delta.get("tool_calls") or []:
+                    slot = calls.setdefault(
+                        call.get("index", 0), {"id": None, "function": {"name": "", "arguments": ""}}
+                    )
+                    slot["id"] = call.get("id") or slot["id"]
+                    function = call.get("function") or {}
+                    slot["function"]["name"] += function.get("name") or ""
+                    slot["function"]["arguments"] += function.get("arguments") or ""
+        return content, [calls[i] for i in sorted(calls)], last, first or time.perf_counter(), stream
+
+    def _raise_for_status(self, status: int, body: str) -> None:
+        if status < 400:
+            return
+        detail = body.strip()[:500]
+        lowered = detail.lower()
+        if status == 400 and ("context" in lowered and ("exceed" in lowered or "length" in lowered)):
+            raise ContextOverflowError(
+                f"the prompt does not fit the context of {self._model!r} on {self._client.base_url} "
+                f"({detail}); "
+                "raise the server's context size, lower agent.tool_result_tokens, or start a new conversation"
+            )
+        raise ModelError(f"the model server at {self._client.base_url} answered HTTP {status}: {detail}")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()

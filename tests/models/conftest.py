@@ -1,0 +1,120 @@
+"""Fixtures for model tests: the real Qwen2.5-Coder-0.5B (loaded once), its vocabulary, tiny GGUFs.
+
+The real model is found via HOMELAB_AGENT_TEST_MODEL, else the default models directory, else
+/tmp/models/q05.gguf. When it is missing the tests skip, unless HOMELAB_AGENT_REQUIRE_REAL_MODEL is
+set (CI), in which case they fail and say how to get it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import gguf
+import numpy as np
+import pytest
+
+from agent.messages import ToolSpec
+from agent.models.catalog import KNOWN_MODELS
+from agent.models.settings import ModelSettings
+
+DEFAULT_MODELS_DIR = Path("~/.cache/homelab-agent/models").expanduser()
+
+KANBOARD_TOOLS = [
+    ToolSpec(
+        name="kanboard__overdue_tasks",
+        description="List the tasks whose due date has passed, optionally only in one project.",
+        parameters={
+            "type": "object",
+            "properties": {"project": {"type": "string", "description": "Project name, e.g. Homelab"}},
+        },
+    ),
+    ToolSpec(
+        name="kanboard__search_tasks",
+        description="Search tasks by words in their title or description.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "Words to look for"},
+                "project": {"type": "string", "description": "Project name"},
+            },
+            "required": ["query"],
+        },
+    ),
+]
+
+
+def real_model_path() -> Path:
+    """The 0.5B GGUF for real-model tests, or skip/fail as the environment asks."""
+    candidates = [
+        Path(os.environ["HOMELAB_AGENT_TEST_MODEL"]) if os.environ.get("HOMELAB_AGENT_TEST_MODEL") else None,
+        DEFAULT_MODELS_DIR / KNOWN_MODELS["qwen2.5-coder-0.5b"].filename,
+        Path("/tmp/models/q05.gguf"),
+    ]
+    for path in candidates:
+        if path is not None and path.is_file():
+            return path
+    message = "no Qwen2.5-Coder-0.5B GGUF: run `homelab-agent models pull qwen2.5-coder-0.5b`"
+    if os.environ.get("HOMELAB_AGENT_REQUIRE_REAL_MODEL"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def qwen_path() -> Path:
+    return real_model_path()
+
+
+@pytest.fixture(scope="session")
+def qwen_model(qwen_path: Path) -> Iterator[Any]:
+    """The 0.5B loaded once for the session: n_ctx 4096, temperature 0, constrained, one thread.
+
+    One thread: on a shared 2-core runner, two llama.cpp threads that wait on each other are
+    several times slower than one.
+    """
+    from agent.models.local import LocalModel
+
+    settings = ModelSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
+    model = LocalModel.load(qwen_path, settings, name="qwen-test")
+    yield model
+    anyio.run(model.aclose)
+
+
+@pytest.fixture(scope="session")
+def qwen_vocab(qwen_path: Path) -> Iterator[Any]:
+    """The 0.5B's vocabulary only (no weights): enough to compile grammars."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(str(qwen_path), vocab_only=True, verbose=False)
+    yield llm
+    llm.close()
+
+
+def write_tiny_gguf(path: Path, *, arch: str = "llama", blocks: int = 2, template: str | None = None) -> Path:
+    """A valid GGUF with model metadata and a few small tensors (not runnable, but readable)."""
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.add_block_count(blocks)
+    writer.add_embedding_length(64)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(2)
+    writer.add_context_length(2048)
+    writer.add_name("tiny test model")
+    if template is not None:
+        writer.add_chat_template(template)
+    writer.add_token_list(["<s>", "</s>", "a", "b"])
+    writer.add_tensor("token_embd.weight", np.zeros((4, 64), dtype=np.float32))
+    for i in range(blocks):
+        writer.add_tensor(f"blk.{i}.attn_q.weight", np.zeros((64, 64), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture
+def tiny_gguf(tmp_path: Path) -> Path:
+    return write_tiny_gguf(tmp_path / "tiny.gguf")
