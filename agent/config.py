@@ -85,9 +85,9 @@ class RouterSettings(_Strict):
     # (within `model_band` of `confidence`); off = decide from the cues alone, in well under 1 ms
     classify_with_model: bool = False
     model_band: float = Field(default=0.15, ge=0.0, le=1.0)  # how close to `confidence` counts as unsure
-    escalate: bool = (
-        True  # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
-    )
+    # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
+    escalate: bool = True
+    require_lookup: bool = True  # a first-turn answer without any tool call counts as a failure of `small`
 
 
 class AgentSettings(_Strict):
@@ -96,6 +96,9 @@ class AgentSettings(_Strict):
     model: str = "default"  # the model (or "router") that answers
     max_steps: int = Field(default=8, ge=1)  # model turns before MaxStepsError
     tool_result_tokens: int = Field(default=1500, ge=50)  # longer tool results are cut
+    # "tool": the first model turn of a question must call a tool (small models otherwise answer
+    # from the tool descriptions instead of the data); "auto": the model decides
+    first_step: Literal["tool", "auto"] = "tool"
     system_prompt: str | None = None  # a path; default: the packaged prompt
     timezone: str | None = None  # for "today" in the system prompt; default: local time
 

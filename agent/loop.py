@@ -151,7 +151,10 @@ class Agent:
 
     async def _request(self, state: RunState, on_text: TextSink | None) -> tuple[ModelResponse, float]:
         started = time.perf_counter()
-        response = await self.model.respond(state.messages, state.tools, on_text=on_text)
+        first_look = state.step == 1 and bool(state.tools) and self.settings.first_step == "tool"
+        response = await self.model.respond(
+            state.messages, state.tools, on_text=on_text, tool_choice="required" if first_look else "auto"
+        )
         seconds = time.perf_counter() - started
         log.info(
             "model.step",

@@ -8,14 +8,17 @@ each backend's business.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 
-__all__ = ["Model", "TextSink"]
+__all__ = ["Model", "TextSink", "ToolChoice"]
 
 TextSink = Callable[[str], None]
 """Receives pieces of a final answer as they are generated. Always called on the event loop."""
+
+ToolChoice = Literal["auto", "required"]
+"""`auto`: the model may call a tool or answer; `required`: it must call one of the tools."""
 
 
 @runtime_checkable
@@ -33,11 +36,13 @@ class Model(Protocol):
         tools: Sequence[ToolSpec],
         *,
         on_text: TextSink | None = None,
+        tool_choice: ToolChoice = "auto",
     ) -> ModelResponse:
         """Answer the conversation: tool calls or a final text.
 
         `on_text`, when given, receives the final answer's text as it is generated; it is never
-        called with tool-call text. Cancelling the awaiting task stops generation promptly.
+        called with tool-call text. `tool_choice="required"` asks for a tool call (enforced by a
+        grammar where the backend has one). Cancelling the awaiting task stops generation promptly.
         """
         ...
 

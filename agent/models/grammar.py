@@ -63,8 +63,10 @@ def _clean(schema: Any) -> Any:
     return schema
 
 
-def tool_grammar(tools: Sequence[ToolSpec], syntax: CallSyntax, converter: SchemaConverter) -> str:
-    """A grammar for one call to one of `tools`, or a plain-text answer.
+def tool_grammar(
+    tools: Sequence[ToolSpec], syntax: CallSyntax, converter: SchemaConverter, *, require_call: bool = False
+) -> str:
+    """A grammar for one call to one of `tools`, or (unless `require_call`) a plain-text answer.
 
     The call may be written in the model's own syntax, as a fenced ```json block, or as a bare
     JSON object: small models often prefer the latter two, and all three parse the same.
@@ -91,7 +93,7 @@ def tool_grammar(tools: Sequence[ToolSpec], syntax: CallSyntax, converter: Schem
         alternatives.append(f'{name} space "," space {key} space ":" space {args_rule}')
     calls = ["fenced", "obj"] if not syntax.prefix else ["native", "fenced", "obj"]
     rules = [
-        "root ::= call | answer",
+        "root ::= call" if require_call else "root ::= call | answer",
         f"call ::= {' | '.join(calls)}",
         f"native ::= {literal(syntax.prefix)} obj {literal(syntax.suffix)}" if syntax.prefix else "",
         'fenced ::= "```json\\n" obj "\\n```"',

@@ -38,7 +38,7 @@ from llama_cpp.llama_grammar import SchemaConverter as SchemaConverter_
 
 from agent.exceptions import ContextOverflowError, ModelError, ModelLoadError, ModelNotFoundError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
-from agent.models.base import TextSink
+from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import ChatTemplate
 from agent.models.grammar import SchemaConverter, tool_grammar
 from agent.models.hardware import GgufInfo, check_memory, fit, gpus, read_gguf
@@ -318,11 +318,13 @@ class LocalModel:
             tokens.insert(0, bos)
         return tokens
 
-    def _grammar(self, tools: Sequence[ToolSpec]) -> Any | None:
+    def _grammar(self, tools: Sequence[ToolSpec], require_call: bool = False) -> Any | None:
         """A compiled grammar sampler for `tools`, reset for a new turn; None if it will not compile."""
-        key = tuple(t.model_dump_json(include={"name", "parameters"}) for t in tools)
+        key = (str(require_call), *(t.model_dump_json(include={"name", "parameters"}) for t in tools))
         if key not in self._grammars:
-            text = tool_grammar(tools, self._template.syntax, new_schema_converter())
+            text = tool_grammar(
+                tools, self._template.syntax, new_schema_converter(), require_call=require_call
+            )
             sampler = llama_cpp.llama_sampler_init_grammar(self._llm._model.vocab, text.encode(), b"root")
             if not sampler:
                 log.warning("model.grammar_failed", model=self._name, tools=[t.name for t in tools])
@@ -338,15 +340,25 @@ class LocalModel:
         tools: Sequence[ToolSpec],
         *,
         on_text: TextSink | None = None,
+        tool_choice: ToolChoice = "auto",
     ) -> ModelResponse:
-        """Generate one turn: parsed tool calls, or a final answer streamed through `on_text`."""
+        """Generate one turn: parsed tool calls, or a final answer streamed through `on_text`.
+
+        With `tool_choice="required"` in constrained mode the grammar admits only a call.
+        """
         if self._closed:
             raise ModelError(f"model {self._name!r} is closed")
         cancel = threading.Event()
         async with self._queue:
             try:
                 gen = await anyio.to_thread.run_sync(
-                    self._generate, list(messages), list(tools), on_text, cancel, abandon_on_cancel=True
+                    self._generate,
+                    list(messages),
+                    list(tools),
+                    on_text,
+                    cancel,
+                    tool_choice == "required",
+                    abandon_on_cancel=True,
                 )
             except anyio.get_cancelled_exc_class():
                 cancel.set()
@@ -395,6 +407,7 @@ class LocalModel:
         tools: list[ToolSpec],
         on_text: TextSink | None,
         cancel: threading.Event,
+        require_call: bool = False,
     ) -> _Generation:
         """Run in a worker thread: wait for the model, then generate and parse one turn.
 
@@ -421,7 +434,7 @@ class LocalModel:
                     f"n_ctx={settings.n_ctx}; raise models.{self._name}.n_ctx, lower "
                     "agent.tool_result_tokens, or start a new conversation"
                 )
-            grammar = self._grammar(tools) if settings.constrained and tools else None
+            grammar = self._grammar(tools, require_call) if settings.constrained and tools else None
             names = [t.name for t in tools]
             stream = AnswerStream(emit)
             raw, usage = self._sample(tokens, grammar, stream, cancel)

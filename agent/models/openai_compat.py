@@ -20,7 +20,7 @@ import structlog
 
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
-from agent.models.base import TextSink
+from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import compact_tool_result
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 
@@ -96,6 +96,7 @@ class OpenAICompatModel:
         tools: Sequence[ToolSpec],
         *,
         on_text: TextSink | None = None,
+        tool_choice: ToolChoice = "auto",
     ) -> ModelResponse:
         """One chat completion: native or text tool calls, or a final answer (streamed to `on_text`)."""
         payload: dict[str, Any] = {
@@ -113,6 +114,7 @@ class OpenAICompatModel:
                 }
                 for t in tools
             ]
+            payload["tool_choice"] = tool_choice
         started = time.perf_counter()
         stream: AnswerStream | None = None
         try:

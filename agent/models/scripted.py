@@ -14,7 +14,7 @@ import anyio
 
 from agent.exceptions import ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
-from agent.models.base import TextSink
+from agent.models.base import TextSink, ToolChoice
 
 __all__ = ["ScriptedModel", "ScriptedRequest", "Turn"]
 
@@ -28,6 +28,7 @@ class ScriptedRequest:
 
     messages: list[Message]
     tools: list[ToolSpec]
+    tool_choice: ToolChoice = "auto"
 
 
 def _as_response(turn: Turn, name: str) -> ModelResponse:
@@ -66,9 +67,10 @@ class ScriptedModel:
         tools: Sequence[ToolSpec],
         *,
         on_text: TextSink | None = None,
+        tool_choice: ToolChoice = "auto",
     ) -> ModelResponse:
         """Return the next scripted turn, streaming a final answer through `on_text`."""
-        self.requests.append(ScriptedRequest(list(messages), list(tools)))
+        self.requests.append(ScriptedRequest(list(messages), list(tools), tool_choice))
         if self.delay_s:
             await anyio.sleep(self.delay_s)
         if self.function is not None:

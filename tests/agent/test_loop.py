@@ -211,3 +211,19 @@ async def test_a_hung_tool_times_out_with_a_clear_error_and_the_server_restarts(
     hung = result.steps[0].tool_calls[0]
     assert hung.is_error and "did not answer within 2s" in hung.result
     assert "OPNsense" in result.steps[1].tool_calls[0].result
+
+
+async def test_the_first_turn_requires_a_tool_call_and_later_turns_leave_the_choice_to_the_model(
+    make_agent: AgentFactory,
+) -> None:
+    model = ScriptedModel([ToolCall(name="notes__get_note", arguments={"topic": "router"}), "OPNsense."])
+    async with make_agent(model) as agent:
+        await agent.run("router?")
+    assert [r.tool_choice for r in model.requests] == ["required", "auto"]
+
+
+async def test_first_step_auto_lets_the_model_answer_without_tools(make_agent: AgentFactory) -> None:
+    model = ScriptedModel(["Hello!"])
+    async with make_agent(model, first_step="auto") as agent:
+        result = await agent.run("hi")
+    assert result.answer == "Hello!" and model.requests[0].tool_choice == "auto"

@@ -14,7 +14,7 @@ from agent.app import Runtime
 from agent.config import AgentSettings, ServeSettings
 from agent.loop import Agent
 from agent.messages import Message, ModelResponse, ToolSpec
-from agent.models.base import Model, TextSink
+from agent.models.base import Model, TextSink, ToolChoice
 from agent.models.scripted import ScriptedModel
 from agent.serve.http import http_server
 from agent.serve.service import Service
@@ -39,7 +39,12 @@ class GatedModel:
         return self.inner.name
 
     async def respond(
-        self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, on_text: TextSink | None = None
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: TextSink | None = None,
+        tool_choice: ToolChoice = "auto",
     ) -> ModelResponse:
         self.started += 1
         try:
@@ -47,7 +52,7 @@ class GatedModel:
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
-        return await self.inner.respond(messages, tools, on_text=on_text)
+        return await self.inner.respond(messages, tools, on_text=on_text, tool_choice=tool_choice)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -7,15 +7,14 @@ stderr, because stdout carries the stdio MCP protocol.
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 
 import click
-import structlog
 import uvicorn
 from pydantic import ValidationError
 from starlette.applications import Starlette
+
+from agent.logs import configure_logging
 
 from .demo import DEMO_TOKEN, create_app
 from .server import build_server
@@ -23,33 +22,24 @@ from .settings import KanboardSettings
 
 __all__ = ["main"]
 
-log = structlog.get_logger(__name__)
-
-
-def _configure_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-
 
 @click.group(invoke_without_command=True)
 @click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP transport: address to listen on.")
 @click.option("--port", default=8090, show_default=True, help="HTTP transport: port to listen on.")
-@click.option("-v", "--verbose", is_flag=True, help="Log every Kanboard call (to stderr).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    envvar="KANBOARD_LOG_LEVEL",
+    help="Logging to stderr; info logs every Kanboard call.",
+)
 @click.pass_context
-def main(ctx: click.Context, transport: str, host: str, port: int, verbose: bool) -> None:
+def main(ctx: click.Context, transport: str, host: str, port: int, log_level: str) -> None:
     """Serve Kanboard to MCP clients. Without KANBOARD_URL, serves a built-in demo board."""
-    _configure_logging(verbose)
+    secrets = [os.environ.get(k, "") for k in ("KANBOARD_TOKEN", "KANBOARD_PASSWORD")]
+    configure_logging(log_level, "console", secrets=[s for s in secrets if s])
     if ctx.invoked_subcommand is not None:
         return
     try:
@@ -60,7 +50,7 @@ def main(ctx: click.Context, transport: str, host: str, port: int, verbose: bool
     if transport == "stdio":
         server.run("stdio")
         return
-    log.info("kanboard.serving", url=f"http://{host}:{port}/mcp", writes=settings.enable_writes)
+    click.echo(f"Kanboard MCP server at http://{host}:{port}/mcp (writes {settings.enable_writes})", err=True)
     _serve_http(server.streamable_http_app(host=host), host, port)
 
 
@@ -69,8 +59,8 @@ def main(ctx: click.Context, transport: str, host: str, port: int, verbose: bool
 @click.option("--port", default=8081, show_default=True)
 def demo(host: str, port: int) -> None:
     """Serve the demo board as a Kanboard JSON-RPC endpoint at http://HOST:PORT/jsonrpc.php."""
-    log.info(
-        "kanboard.demo_serving", url=f"http://{host}:{port}/jsonrpc.php", user="jsonrpc", token=DEMO_TOKEN
+    click.echo(
+        f"Demo Kanboard at http://{host}:{port}/jsonrpc.php (user jsonrpc, token {DEMO_TOKEN})", err=True
     )
     _serve_http(create_app(), host, port)
 
