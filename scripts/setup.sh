@@ -27,12 +27,16 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
 
 # llama.cpp's default native build uses every instruction of the build CPU (AMX included), which
 # dies with SIGILL elsewhere; build a portable AVX2 binary unless the user chose CMAKE_ARGS.
+# With an NVIDIA GPU (nvidia-smi sees one) and the CUDA toolkit (nvcc), build for CUDA, falling
+# back to the CPU build if that fails.
+cpu_args="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 if [ -z "${CMAKE_ARGS:-}" ]; then
-  if command -v nvcc >/dev/null 2>&1; then
-    export CMAKE_ARGS="-DGGML_CUDA=on"
-    .venv/bin/pip install -q --no-cache-dir "llama-cpp-python==0.3.36"
-  else
-    export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  export CMAKE_ARGS="$cpu_args"
+  if command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 \
+      && ! .venv/bin/python -c 'import llama_cpp, sys; sys.exit(not llama_cpp.llama_supports_gpu_offload())' 2>/dev/null; then
+    echo "== building llama-cpp-python with CUDA" >&2
+    CMAKE_ARGS="-DGGML_CUDA=on" .venv/bin/pip install -q --no-cache-dir --force-reinstall --no-deps \
+      "llama-cpp-python==0.3.36" || echo "warning: the CUDA build failed; building for the CPU" >&2
   fi
 fi
 echo "== installing homelab-agent${extras:+[$extras]} (the first build of llama-cpp-python takes ~8 min)" >&2
