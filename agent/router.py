@@ -12,7 +12,8 @@ question), decides in well under a millisecond from lexical cues:
 The decision is kept for the run's later steps, so the answering model sees the same short tool
 list every step and its prompt cache stays warm. When the small model fails (unreadable output, an
 empty answer, a tool call written as text, an unknown tool, arguments its schema rejects, more than
-`small_max_steps` turns, or, with `require_lookup`, an answer before looking anything up) the
+`small_max_steps` turns, with `require_lookup` an answer before looking anything up, with
+`require_grounding` an answer that shares no word with the tool results) the
 router re-asks the large model for that same step and keeps it for the rest of the run. A
 first-turn answer of the small model is held back from `on_text` until it is accepted.
 
@@ -44,7 +45,7 @@ from agent.exceptions import ConfigError
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
 
-__all__ = ["Decision", "Router", "ToolRanker", "complexity", "failure", "find_question"]
+__all__ = ["Decision", "Router", "ToolRanker", "complexity", "failure", "find_question", "grounded"]
 
 log = structlog.get_logger(__name__)
 
@@ -188,6 +189,23 @@ def find_question(messages: Sequence[Message]) -> int | None:
     return None
 
 
+def grounded(answer: str, messages: Sequence[Message]) -> bool:
+    """Whether a final answer repeats something the tools returned (true when no tool ran yet).
+
+    The answer's distinctive words (four letters or more, or with a digit) that are not in the
+    question must include at least one that is in a tool result. Catches answers that echo the
+    prompt or invent, such as "plainly that you do not know." after a lookup.
+    """
+    results = " ".join(m.content for m in messages if m.role == "tool").lower()
+    if not results:
+        return True
+    q = find_question(messages)
+    asked = set(_WORD.findall(messages[q].content.lower())) if q is not None else set()
+    words = {w for w in _WORD.findall(answer.lower()) if (len(w) >= 4 or any(c.isdigit() for c in w))}
+    found = set(_WORD.findall(results))
+    return any(w in found for w in words - asked) or not (words - asked)
+
+
 def failure(response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: bool = False) -> str | None:
     """Why `response` is unusable, or None.
 
@@ -296,6 +314,10 @@ class Router:
                 messages, decision.tools, on_text=sink, tool_choice=tool_choice
             )
             problem = failure(response, decision.tools, first_turn=first) if checking else None
+            if problem is None and checking and s.require_grounding and not response.tool_calls:
+                problem = (
+                    None if grounded(response.text, messages) else "answer not grounded in the tool results"
+                )
             if problem is not None:
                 self._escalate(decision, problem, tools=tools, response=response)
                 response = await self.large.respond(

@@ -1,0 +1,256 @@
+"""`python -m benchmarks.kanboard_qa`: run a configuration, or combine result files into one report.
+
+    python -m benchmarks.kanboard_qa --model /tmp/models/q05.gguf --constrained on --subset 12
+    python -m benchmarks.kanboard_qa --router /tmp/models/q05.gguf,/tmp/models/q15.gguf
+    python -m benchmarks.kanboard_qa report bench-out/*.json --out bench-out
+    python -m benchmarks.kanboard_qa rescore bench-out/*.json   # after a change to the scorer
+
+A model is a name from the config's `[models]` (with --config) or a path to a GGUF file; it runs at
+temperature 0. `--warm off` clears the model's KV and prompt caches before every question: through
+the model's `reset()`/`clear_cache()` when it has one, else by turning its saved-state cache off
+and sending a throwaway one-line request, which evicts the cached prompt. Each run writes
+LABEL.json, LABEL.md and LABEL.png into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from agent.config import AgentSettings, Config, RouterSettings, load_config
+from agent.logs import configure_logging
+from agent.messages import Message
+from agent.models.base import Model
+from agent.models.settings import ModelSettings
+from agent.router import Router
+from benchmarks.kanboard_qa.questions import QUESTIONS, pick
+from benchmarks.kanboard_qa.report import load, summarise, write_report
+from benchmarks.kanboard_qa.runner import Outcome, Reset, Results, rescore, run_questions
+
+DEFAULT_OUT = Path("bench-out")
+
+
+def _on_off(value: str) -> bool:
+    if value not in {"on", "off"}:
+        raise argparse.ArgumentTypeError("expected on or off")
+    return value == "on"
+
+
+def model_settings(
+    spec: str, config: Config | None, *, constrained: bool | None, warm: bool, max_tokens: int | None = None
+) -> ModelSettings:
+    """Settings for `spec` (a config model name or a GGUF path) at temperature 0."""
+    base = config.models[spec] if config is not None and spec in config.models else ModelSettings(source=spec)
+    update: dict[str, Any] = {"temperature": 0.0}
+    if max_tokens is not None:
+        update["max_tokens"] = max_tokens
+    if constrained is not None:
+        update["constrained"] = constrained
+    if not warm:
+        update["cache_ram_mb"] = 0
+    return base.model_copy(update=update)
+
+
+def build(spec: str, settings: ModelSettings, models_dir: Path) -> Model:
+    """A running model for `spec`."""
+    name = Path(spec).stem if spec.endswith(".gguf") else spec
+    try:
+        from agent.models.factory import build_model
+    except ImportError:  # the factory is not there yet: load the GGUF directly
+        from agent.models.local import LocalModel
+
+        return LocalModel.load(Path(spec).expanduser(), settings, name=name)
+    model: Model = build_model(settings, name, models_dir)
+    return model
+
+
+def cold_reset(models: list[Model]) -> Reset:
+    """Clear every model's caches before a question (see the module docstring for how)."""
+
+    async def reset() -> None:
+        for m in models:
+            clear = getattr(m, "reset", None) or getattr(m, "clear_cache", None)
+            if callable(clear):
+                outcome = clear()
+                if inspect.isawaitable(outcome):
+                    await outcome
+            else:
+                await m.respond([Message.user("Reply with OK.")], [])
+
+    return reset
+
+
+def _label(args: argparse.Namespace) -> str:
+    if args.label:
+        return str(args.label)
+    if args.router:
+        small, large = (Path(p).stem if p.endswith(".gguf") else p for p in args.router.split(",", 1))
+        base = f"router {small}+{large}"
+    else:
+        base = Path(args.model).stem if args.model.endswith(".gguf") else args.model
+    constrained = {None: "", True: " constrained", False: " free"}[args.constrained]
+    return f"{base}{constrained}{'' if args.warm else ' cold'}"
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9.+-]+", "-", label).strip("-")
+
+
+def _progress(partial: Path) -> Callable[[Outcome], None]:
+    """Print each outcome, and append it to `partial` so a run cut short still leaves its answers."""
+
+    def show(outcome: Outcome) -> None:
+        mark = "ok " if outcome.correct else "BAD"
+        answer = " ".join(outcome.answer.split())[:90]
+        print(f"{mark} {outcome.id:20s} {outcome.latency_s:6.1f}s  {answer}", file=sys.stderr, flush=True)
+        with partial.open("a") as f:
+            f.write(outcome.model_dump_json() + "\n")
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if args.config else None
+    models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+    ids = args.questions.split(",") if args.questions else ()
+    questions = pick(QUESTIONS, subset=args.subset, ids=ids, writes=args.writes)
+    opts = {"constrained": args.constrained, "warm": args.warm, "max_tokens": args.max_tokens}
+    if args.router:
+        small_spec, large_spec = args.router.split(",", 1)
+        small = build(small_spec, model_settings(small_spec, config, **opts), models_dir)
+        large = build(large_spec, model_settings(large_spec, config, **opts), models_dir)
+        built = [small, large]
+        routing = (config.router if config else RouterSettings()).model_copy(
+            update={"mode": args.router_mode}
+        )
+        model: Model = Router(small=small, large=large, settings=routing, router_model=small)
+    else:
+        model = build(args.model, model_settings(args.model, config, **opts), models_dir)
+        built = [model]
+    label = _label(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / f"{_slug(label)}.partial.jsonl"
+    partial.write_text("")
+    settings = (config.agent if config else AgentSettings()).model_copy(update={"max_steps": args.max_steps})
+    described = {
+        "model": args.model,
+        "router": args.router,
+        "router_mode": args.router_mode if args.router else None,
+        "router_settings": routing.model_dump() if args.router else None,
+        "constrained": args.constrained,
+        "warm": args.warm,
+        "subset": args.subset,
+        "writes": args.writes,
+        "max_steps": args.max_steps,
+        "max_tokens": args.max_tokens,
+        "questions": [q.id for q in questions],
+    }
+
+    async def ask_all() -> Results:
+        try:
+            return await run_questions(
+                model,
+                questions,
+                label=label,
+                config=described,
+                agent_settings=settings,
+                reset=None if args.warm else cold_reset(built),
+                on_outcome=_progress(partial),
+            )
+        finally:
+            for m in built:
+                await m.aclose()
+
+    results = anyio.run(ask_all)
+    partial.unlink()
+    path = out / f"{_slug(label)}.json"
+    path.write_text(results.model_dump_json(indent=1))
+    md, png = write_report([results], out, _slug(label))
+    s = summarise(results)
+    print(
+        f"{label}: accuracy {s.accuracy:.0%} over {s.n}, median {s.median_s:.1f}s, p90 {s.p90_s:.1f}s "
+        f"-> {path}, {md}, {png}"
+    )
+    return 0
+
+
+def _report(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.kanboard_qa report")
+    parser.add_argument("results", nargs="+", type=Path, help="result JSON files written by runs")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--name", default="report", help="file name of the combined report, without suffix")
+    args = parser.parse_args(argv)
+    md, png = write_report([load(p) for p in args.results], args.out, args.name)
+    print(md.read_text())
+    print(f"wrote {md} and {png}", file=sys.stderr)
+    return 0
+
+
+def _rescore(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.kanboard_qa rescore")
+    parser.add_argument("results", nargs="+", type=Path, help="result JSON files to score again, in place")
+    args = parser.parse_args(argv)
+    for path in args.results:
+        results = load(path)
+        anyio.run(rescore, results)
+        path.write_text(results.model_dump_json(indent=1))
+        s = summarise(results)
+        print(f"{results.label}: accuracy {s.accuracy:.0%} over {s.n}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["report"], ["rescore"]):
+        configure_logging("warning")
+    if argv[:1] == ["report"]:
+        return _report(argv[1:])
+    if argv[:1] == ["rescore"]:
+        return _rescore(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.kanboard_qa",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", help="model name from --config, or a .gguf path")
+    parser.add_argument("--router", help="SMALL,LARGE: route between two models (names or .gguf paths)")
+    parser.add_argument("--router-mode", default="auto", choices=["auto", "always_small", "always_large"])
+    parser.add_argument(
+        "--constrained", type=_on_off, default=None, help="on|off; default: the model's setting"
+    )
+    parser.add_argument(
+        "--warm", type=_on_off, default=True, help="off: clear model caches before each question"
+    )
+    parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
+    parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
+    parser.add_argument(
+        "--writes", action="store_true", help="also run the write requests (fresh board each)"
+    )
+    parser.add_argument("--max-steps", type=int, default=6, help="model turns per question")
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, help="tokens per model turn; default: the model's"
+    )
+    parser.add_argument("--config", type=Path, help="homelab-agent config (models, router, agent settings)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--label", help="name of this configuration in reports")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    if not args.model and not args.router:
+        parser.error("give --model or --router")
+    if not args.model:
+        args.model = args.router
+    configure_logging(args.log_level)
+    return _run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""Run the agent over the questions against an in-process demo board and record every answer.
+
+One `run_questions` call is one configuration: one answering `Model` (a local GGUF, a router, or a
+scripted model in tests), the Kanboard MCP server in-process (`MCPToolset(server=...)`) over the
+demo board, and the agent loop. For each question it snapshots the board, runs the agent, scores
+the answer and records latency split into prefill, decode, tool and other time. Building models
+from the command line lives in `__main__`; tables and plots in `report`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import platform
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import httpx
+import structlog
+from pydantic import BaseModel, Field
+
+from agent.config import AgentSettings
+from agent.exceptions import RunError
+from agent.loop import Agent
+from agent.messages import Usage
+from agent.models.base import Model
+from agent.toolsets.base import Toolbox
+from agent.toolsets.mcp import MCPToolset
+from agent.trace import RunResult, Step
+from benchmarks.kanboard_qa.board import snapshot
+from benchmarks.kanboard_qa.questions import QUESTIONS, Question
+from benchmarks.kanboard_qa.scoring import score_answer
+from tools.kanboard.demo import demo_transport
+from tools.kanboard.server import build_server
+from tools.kanboard.settings import KanboardSettings
+
+__all__ = ["Outcome", "Reset", "Results", "rescore", "run_questions"]
+
+log = structlog.get_logger(__name__)
+
+Reset = Callable[[], Awaitable[None] | None]
+"""Clears the model's caches before a question (for `--warm off`)."""
+
+
+class Outcome(BaseModel):
+    """One question's answer, score and costs."""
+
+    id: str
+    category: str
+    question: str
+    answer: str = ""
+    error: str | None = None  # a run error (step limit, model crash): the answer counts as wrong
+    correct: bool = False
+    valid_calls: bool = True
+    missing: list[str] = Field(default_factory=list)
+    forbidden_found: list[str] = Field(default_factory=list)
+    invalid: list[str] = Field(default_factory=list)
+    write_problems: list[str] = Field(default_factory=list)
+    latency_s: float = 0.0
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
+    tool_s: float = 0.0
+    other_s: float = 0.0  # latency not in prefill, decode or tools: templating, parsing, routing
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    steps: int = 0
+    models: list[str] = Field(default_factory=list)  # the model that answered each step
+    tools: list[str] = Field(default_factory=list)  # tools called, in order
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Results(BaseModel):
+    """One configuration's run over the questions."""
+
+    label: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    started_at: str = ""
+    machine: dict[str, Any] = Field(default_factory=dict)
+    outcomes: list[Outcome] = Field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        """Share of questions answered correctly."""
+        return sum(o.correct for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
+
+    @property
+    def median_latency(self) -> float:
+        """Median seconds per question."""
+        return statistics.median(o.latency_s for o in self.outcomes) if self.outcomes else 0.0
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
+
+
+@asynccontextmanager
+async def _kanboard(transport: httpx.AsyncBaseTransport, writes: bool) -> AsyncIterator[Toolbox]:
+    async with anyio.create_task_group() as tg:
+        server = build_server(KanboardSettings(enable_writes=writes), transport=transport)
+        toolbox = Toolbox([MCPToolset("kanboard", tg, server=server)])
+        try:
+            yield toolbox
+        finally:
+            await toolbox.aclose()
+            tg.cancel_scope.cancel()
+
+
+def _fill(outcome: Outcome, steps: Sequence[Step], duration_s: float, answer: str) -> None:
+    """Costs from the steps taken (all of them, also when the run ended in an error)."""
+    u = sum((s.usage for s in steps), Usage())
+    tool_s = sum(s.tool_s for s in steps)
+    outcome.answer = answer
+    outcome.latency_s = duration_s
+    outcome.prefill_s, outcome.decode_s, outcome.tool_s = u.prefill_s, u.decode_s, tool_s
+    outcome.other_s = max(0.0, duration_s - u.prefill_s - u.decode_s - tool_s)
+    outcome.input_tokens, outcome.cached_tokens, outcome.output_tokens = (
+        u.input_tokens,
+        u.cached_tokens,
+        u.output_tokens,
+    )
+    outcome.steps = len(steps)
+    outcome.models = [s.model for s in steps]
+    outcome.tools = [c.name for s in steps for c in s.tool_calls]
+    outcome.routes = [s.route for s in steps if s.route]
+
+
+async def _ask(
+    model: Model,
+    toolbox: Toolbox,
+    question: Question,
+    transport: httpx.AsyncBaseTransport,
+    settings: AgentSettings,
+) -> Outcome:
+    board = await snapshot(transport)
+    truth = question.truth(board)
+    outcome = Outcome(id=question.id, category=question.category, question=question.text)
+    steps: list[Step] = []
+    started = time.perf_counter()
+    result: RunResult | None = None
+    try:
+        result = await Agent(model, toolbox, settings).run(question.text, on_step=steps.append)
+    except RunError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    _fill(outcome, steps, time.perf_counter() - started, result.answer if result else "")
+    if result is not None:
+        outcome.latency_s = result.duration_s
+    partial = result or RunResult(answer="", steps=steps, usage=Usage(), duration_s=outcome.latency_s)
+    score = score_answer(outcome.answer, truth, partial)
+    outcome.correct = score.correct and outcome.error is None
+    outcome.valid_calls = score.valid_calls
+    outcome.missing, outcome.forbidden_found, outcome.invalid = (
+        score.missing,
+        score.forbidden_found,
+        score.invalid,
+    )
+    if question.check is not None:
+        outcome.write_problems = question.check(await snapshot(transport))
+        outcome.correct = outcome.correct and not outcome.write_problems
+    return outcome
+
+
+async def run_questions(
+    model: Model,
+    questions: Sequence[Question],
+    *,
+    label: str,
+    config: dict[str, Any] | None = None,
+    agent_settings: AgentSettings | None = None,
+    reset: Reset | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Results:
+    """Ask every question of `questions` with `model`; write requests each get a fresh demo board."""
+    settings = agent_settings or AgentSettings(max_steps=6)
+    results = Results(
+        label=label,
+        config=config or {},
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine=_machine(),
+    )
+    reads = demo_transport()
+    async with _kanboard(reads, writes=False) as read_tools:
+        for question in questions:
+            if reset is not None:
+                outcome_of_reset = reset()
+                if inspect.isawaitable(outcome_of_reset):
+                    await outcome_of_reset
+            if question.writes:
+                fresh = demo_transport()
+                async with _kanboard(fresh, writes=True) as write_tools:
+                    outcome = await _ask(model, write_tools, question, fresh, settings)
+            else:
+                outcome = await _ask(model, read_tools, question, reads, settings)
+            log.info(
+                "benchmark.question",
+                id=question.id,
+                correct=outcome.correct,
+                seconds=round(outcome.latency_s, 2),
+            )
+            results.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+    return results
+
+
+async def rescore(results: Results) -> None:
+    """Score the recorded answers of `results` again, against truth from a fresh demo board.
+
+    For after a change to the scorer or the truth. Write requests keep their board check, and tool
+    call validity is kept as recorded (the steps are not stored).
+    """
+    by_id = {q.id: q for q in QUESTIONS}
+    board = await snapshot(demo_transport())
+    for outcome in results.outcomes:
+        question = by_id.get(outcome.id)
+        if question is None or question.writes:
+            continue
+        score = score_answer(outcome.answer, question.truth(board))
+        outcome.correct = score.correct and outcome.error is None
+        outcome.missing, outcome.forbidden_found = score.missing, score.forbidden_found

@@ -1,0 +1,224 @@
+"""The questions and their ground truth, computed from the demo board and checked against the tools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from agent.messages import Message, ToolCall, ToolSpec
+from agent.models.scripted import ScriptedModel, Turn
+from benchmarks.kanboard_qa.board import Board, snapshot
+from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
+from benchmarks.kanboard_qa.report import load, markdown, summarise, write_report
+from benchmarks.kanboard_qa.runner import run_questions
+from tools.kanboard.demo import demo_transport
+
+
+@pytest.fixture
+async def board() -> Board:
+    return await snapshot(demo_transport())
+
+
+def test_there_are_at_least_forty_read_questions_over_every_category() -> None:
+    reads = [q for q in QUESTIONS if not q.writes]
+    assert len(reads) >= 40
+    assert {q.category for q in QUESTIONS} == set(CATEGORIES)
+    assert len({q.id for q in QUESTIONS}) == len(QUESTIONS)
+
+
+def test_every_question_computes_its_truth_from_the_board(board: Board) -> None:
+    for q in QUESTIONS:
+        truth = q.truth(board)
+        assert truth.required or q.writes, q.id
+        for fact in truth.required + truth.forbidden:
+            assert fact.spellings, q.id
+
+
+def test_write_checks_fail_on_a_fresh_board(board: Board) -> None:
+    for q in QUESTIONS:
+        if q.check is not None:
+            assert q.check(board), q.id
+
+
+def test_a_subset_spreads_over_the_categories_and_skips_writes_unless_asked() -> None:
+    chosen = pick(QUESTIONS, subset=7)
+    assert len({q.category for q in chosen}) == 7 and not any(q.writes for q in chosen)
+    assert any(q.writes for q in pick(QUESTIONS, subset=8, writes=True))
+    assert [q.id for q in pick(QUESTIONS, ids=SMOKE)] == list(SMOKE)
+    with pytest.raises(KeyError):
+        pick(QUESTIONS, ids=["nope"])
+
+
+def _echo(tool: str, arguments: dict[str, Any]) -> Callable[[list[Message], list[ToolSpec]], Turn]:
+    """A model that calls `tool` and answers with its result, word for word."""
+
+    def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
+        if messages[-1].role == "tool":
+            return messages[-1].content
+        return ToolCall(name=f"kanboard__{tool}", arguments=arguments)
+
+    return turn
+
+
+# Answers that repeat a tool's output must score as right: the ground truth agrees with the tools.
+ECHOED = [
+    ("overdue-homelab", "overdue_tasks", {"project": "Homelab"}),
+    ("overdue-web", "overdue_tasks", {"project": "Website Redesign"}),
+    ("overdue-all", "overdue_tasks", {}),
+    ("dave", "tasks_of", {"person": "dave"}),
+    ("alice", "tasks_of", {"person": "Alice"}),
+    ("bob", "tasks_of", {"person": "bob"}),
+    ("carol-open", "tasks_of", {"person": "carol"}),
+    ("tag-zfs", "search_tasks", {"query": "tag:zfs"}),
+    ("projects", "list_projects", {}),
+    ("web-members", "list_people", {"project": "Website Redesign"}),
+    ("zfs-comment", "get_task", {"task": "#1"}),
+    ("nextcloud-blocked", "get_task", {"task": "#16"}),
+    ("opnsense-late", "get_task", {"task": "#12"}),
+    ("k3s-due", "get_task", {"task": "#8"}),
+    ("no-person", "tasks_of", {"person": "Frank"}),
+]
+
+
+@pytest.mark.parametrize(("qid", "tool", "arguments"), ECHOED)
+async def test_repeating_the_right_tool_result_scores_as_correct(
+    qid: str, tool: str, arguments: dict[str, Any]
+) -> None:
+    model = ScriptedModel(function=_echo(tool, arguments))
+    results = await run_questions(model, pick(QUESTIONS, ids=[qid]), label="echo")
+    outcome = results.outcomes[0]
+    assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
+    assert outcome.valid_calls and outcome.tools == [f"kanboard__{tool}"] and outcome.steps == 2
+
+
+async def test_a_wrong_answer_scores_as_wrong_and_names_what_is_missing() -> None:
+    model = ScriptedModel(function=_echo("tasks_of", {"person": "alice"}))
+    outcome = (await run_questions(model, pick(QUESTIONS, ids=["dave"]), label="wrong")).outcomes[0]
+    assert not outcome.correct and outcome.missing and outcome.forbidden_found
+
+
+async def test_a_write_request_is_checked_on_the_board_afterwards() -> None:
+    doing = ScriptedModel(function=_echo("close_task", {"task": "Rotate WireGuard keys"}))
+    claiming = ScriptedModel(script=["Closed it."])
+    question = pick(QUESTIONS, ids=["write-close"], writes=True)
+    assert (await run_questions(doing, question, label="does")).outcomes[0].correct
+    lied = (await run_questions(claiming, question, label="claims")).outcomes[0]
+    assert not lied.correct and lied.write_problems
+
+
+async def test_each_write_request_gets_a_fresh_board() -> None:
+    model = ScriptedModel(function=_echo("close_task", {"task": "Rotate WireGuard keys"}))
+    question = pick(QUESTIONS, ids=["write-close"], writes=True)
+    first = await run_questions(model, question, label="1")
+    second = await run_questions(model, question, label="2")
+    assert first.outcomes[0].correct and second.outcomes[0].correct
+    assert "Closed task" in second.outcomes[0].answer  # not "already closed"
+
+
+async def test_a_run_that_hits_the_step_limit_counts_as_wrong() -> None:
+    model = ScriptedModel(function=lambda m, t: ToolCall(name="kanboard__list_projects", arguments={}))
+    outcome = (await run_questions(model, pick(QUESTIONS, ids=["projects"]), label="loop")).outcomes[0]
+    assert not outcome.correct and outcome.error and "MaxStepsError" in outcome.error
+    assert outcome.steps == 6 and outcome.tools == ["kanboard__list_projects"] * 6  # the steps are kept
+
+
+async def test_results_round_trip_through_json_into_a_combined_report(tmp_path: Path) -> None:
+    good = await run_questions(
+        ScriptedModel(function=_echo("list_projects", {})),
+        pick(QUESTIONS, ids=["projects", "count-homelab"]),
+        label="echo projects",
+    )
+    bad = await run_questions(
+        ScriptedModel(function=lambda m, t: "I do not know."),
+        pick(QUESTIONS, ids=["projects", "no-person"]),
+        label="shrug",
+    )
+    paths = []
+    for r in (good, bad):
+        path = tmp_path / f"{r.label}.json"
+        path.write_text(r.model_dump_json())
+        paths.append(path)
+    loaded = [load(p) for p in paths]
+    assert summarise(loaded[1]).accuracy == 0.5
+    md, png = write_report(loaded, tmp_path / "out")
+    text = md.read_text()
+    assert "| echo projects | 2 |" in text and "| shrug | 2 |" in text and "Wrong answers: shrug" in text
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "unanswerable" in markdown(loaded)
+
+
+async def test_the_router_keeps_a_tool_that_answers_every_benchmark_question() -> None:
+    from pydantic import SecretStr
+
+    from agent.router import ToolRanker
+    from agent.toolsets.base import Toolbox
+    from agent.toolsets.mcp import MCPToolset
+    from tools.kanboard.server import build_server
+    from tools.kanboard.settings import KanboardSettings
+
+    listed: dict[bool, list[ToolSpec]] = {}
+    for writes in (False, True):
+        settings = KanboardSettings(
+            url="http://kanboard.invalid", secret=SecretStr("unused"), enable_writes=writes
+        )
+        async with anyio.create_task_group() as tg:
+            toolbox = Toolbox([MCPToolset("kanboard", tg, server=build_server(settings))])
+            listed[writes] = await toolbox.list_tools()
+            await toolbox.aclose()
+            tg.cancel_scope.cancel()
+    for q in QUESTIONS:
+        kept = [t.name for t in ToolRanker(listed[q.writes]).top(q.text, 4)]
+        assert any(f"kanboard__{tool}" in kept for tool in q.tools), (q.id, kept)
+
+
+async def test_the_report_command_combines_finished_and_partial_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.kanboard_qa.__main__ import main
+
+    done = await run_questions(
+        ScriptedModel(function=_echo("list_projects", {})), pick(QUESTIONS, ids=["projects"]), label="done"
+    )
+    (tmp_path / "done.json").write_text(done.model_dump_json())
+    (tmp_path / "cut.partial.jsonl").write_text(done.outcomes[0].model_dump_json() + "\n")
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "done.json"),
+                str(tmp_path / "cut.partial.jsonl"),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "| done | 1 | 100% |" in printed and "| cut (partial) | 1 | 100% |" in printed
+    assert (tmp_path / "report.png").exists()
+
+
+def test_the_runner_runs_models_at_temperature_zero_with_the_options_given() -> None:
+    from benchmarks.kanboard_qa.__main__ import model_settings
+
+    settings = model_settings("/models/x.gguf", None, constrained=False, warm=False, max_tokens=64)
+    assert settings.source == "/models/x.gguf" and settings.temperature == 0.0
+    assert settings.constrained is False and settings.cache_ram_mb == 0 and settings.max_tokens == 64
+    assert model_settings("/models/x.gguf", None, constrained=None, warm=True).constrained is True
+
+
+def test_rescoring_applies_the_current_scorer_to_recorded_answers(tmp_path: Path) -> None:
+    from benchmarks.kanboard_qa.__main__ import main
+    from benchmarks.kanboard_qa.runner import Outcome, Results
+
+    shrug = Outcome(id="no-person", category="unanswerable", question="?", answer="I do not know.")
+    path = tmp_path / "shrug.json"
+    path.write_text(
+        Results(label="shrug", outcomes=[shrug]).model_dump_json()
+    )  # scored wrong, as an old scorer did
+    assert main(["rescore", str(path)]) == 0
+    assert load(path).outcomes[0].correct
