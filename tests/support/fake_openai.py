@@ -7,19 +7,18 @@ model weights. It records every request body it receives.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.http_servers import serve_app
 
 Reply = str | dict[str, Any]
 """A final answer, or {"name": ..., "arguments": {...}} for a tool call."""
@@ -93,13 +92,6 @@ class FakeOpenAI:
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_fake_openai(replies: list[Reply]) -> Iterator[FakeOpenAI]:
     """Run a `FakeOpenAI` on a free loopback port for the duration of the block."""
@@ -107,16 +99,6 @@ def serve_fake_openai(replies: list[Reply]) -> Iterator[FakeOpenAI]:
     app = Starlette(
         routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"]), Route("/v1/models", fake.models)]
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    fake.url = f"http://127.0.0.1:{port}/v1"
-    try:
+    with serve_app(app) as base:
+        fake.url = f"{base}/v1"
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)

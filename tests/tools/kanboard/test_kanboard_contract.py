@@ -12,9 +12,6 @@ import base64
 import json
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -22,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.support.http_servers import serve_app
 from tools.kanboard.demo import DEMO_TOKEN, DemoBoard, create_app, load_seed
 
 _TOTAL = re.compile(r"\.\.\. \((\d+) items total\)")
@@ -136,20 +133,8 @@ async def asgi_client(board: DemoBoard) -> AsyncIterator[tuple[httpx.AsyncClient
 @contextmanager
 def loopback_server(board: DemoBoard) -> Iterator[str]:
     """The demo app served by uvicorn on a free loopback port, as `homelab-agent-kanboard demo` does."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(board), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/jsonrpc.php"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve_app(create_app(board)) as base:
+        yield f"{base}/jsonrpc.php"
 
 
 def test_the_recorded_samples_are_there_and_cover_reads_writes_and_errors() -> None:
