@@ -19,19 +19,39 @@ from .client import KanboardClient
 from .errors import KanboardForbiddenError, KanboardNotFoundError
 from .models import Column, Project, Swimlane, Task, User
 
-__all__ = ["Resolver", "close_matches", "parse_due", "pick"]
+__all__ = ["Resolver", "close_matches", "parse_due", "pick", "same_words"]
 
 T = TypeVar("T")
 _ID = re.compile(r"#?\s*(\d+)")
 _MAX_LISTED = 12
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _stems(text: str) -> set[str]:
+    """Words of `text` cut to five letters, so "replacement" meets "Replace" (short words dropped)."""
+    return {word[:5] for word in _WORD.findall(text.casefold()) if len(word) > 2}
+
+
+def same_words(text: str, names: Iterable[str], share: float = 0.5) -> list[str]:
+    """Names sharing at least `share` of the words of `text`, most shared first."""
+    wanted = _stems(text)
+    if not wanted:
+        return []
+    scored = [(len(wanted & _stems(name)) / len(wanted), name) for name in names]
+    return [name for score, name in sorted(scored, key=lambda s: -s[0]) if score >= share]
+
+
 def close_matches(text: str, names: Iterable[str]) -> list[str]:
-    """Up to five names that look like `text` (case-insensitive)."""
+    """Up to five names that look like `text` (case-insensitive), or share most of its words."""
+    names = list(names)
     by_key = {name.casefold(): name for name in names}
     keys = difflib.get_close_matches(text.casefold(), list(by_key), n=5, cutoff=0.6)
     contains = [key for key in by_key if text.casefold() in key and key not in keys]
-    return [by_key[key] for key in (keys + contains)[:5]]
+    similar = [by_key[key] for key in keys + contains]
+    similar += [name for name in same_words(text, names) if name not in similar]
+    return similar[:5]
 
 
 def _miss(kind: str, text: str, names: list[str]) -> KanboardNotFoundError:
@@ -202,4 +222,7 @@ def _task_by_title(text: str, tasks: list[Task]) -> Task | None:
         raise KanboardNotFoundError(
             f'Several tasks match "{text}": {listed}. Ask again with the task\'s #id.'
         )
+    every_word = [title for title in same_words(text, [t.title for t in tasks], share=1.0)]
+    if len(every_word) == 1:  # "ZFS disk replacement" -> "Replace failing disk in ZFS pool 'tank'"
+        return next(task for task in tasks if task.title == every_word[0])
     return None

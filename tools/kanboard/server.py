@@ -29,7 +29,7 @@ from .client import KanboardClient
 from .demo import DEMO_TOKEN, DEMO_URL, demo_transport
 from .errors import KanboardError, KanboardNotFoundError
 from .models import Project, Task, User
-from .resolve import Resolver, parse_due
+from .resolve import Resolver, parse_due, same_words
 from .settings import KanboardSettings
 
 __all__ = ["INSTRUCTIONS", "build_server"]
@@ -155,7 +155,16 @@ class _Tools:
             for each in projects:
                 found += await r.kb.search(each.id, query)
             scope = f" in {projects[0].name}" if project.strip() else ""
-            return fmt.task_list(f'Tasks matching "{query}"{scope}', found, await r.timezone(), _now())
+            title = f'Tasks matching "{query}"{scope}'
+            if not found and ":" not in query:  # plain words: Kanboard wants them in this order, in a title
+                tasks = [t for each in projects for t in await r.kb.tasks(each.id, closed=False)]
+                alike = same_words(query, [t.title for t in tasks])
+                for task in sorted(
+                    (t for t in tasks if t.title in alike), key=lambda t: alike.index(t.title)
+                )[:5]:
+                    found += await r.kb.search(task.project_id, f"#{task.id}")  # with assignee and column
+                title = f'No title contains "{query}"{scope}; open tasks with the same words'
+            return fmt.task_list(title, found, await r.timezone(), _now())
 
     async def get_task(self, task: str) -> str:
         async with self._session("get_task") as r:

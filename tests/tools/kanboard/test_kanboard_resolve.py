@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tools.kanboard.errors import KanboardNotFoundError
-from tools.kanboard.resolve import close_matches, parse_due, pick
+from tools.kanboard.resolve import close_matches, parse_due, pick, same_words
 
 NOW = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
 
@@ -46,3 +46,13 @@ def test_pick_prefers_an_exact_name_then_a_unique_part() -> None:
 
 def test_close_matches_ignore_case() -> None:
     assert close_matches("alise", ["alice", "Alice Chen", "bob"]) == ["alice"]
+
+
+def test_close_matches_also_rank_names_that_share_most_words() -> None:
+    names = [
+        "Expand ZFS pool with a second mirror vdev",
+        "Replace failing disk in ZFS pool 'tank'",
+        "Design a logo",
+    ]
+    assert close_matches("ZFS disk replacement", names)[0] == "Replace failing disk in ZFS pool 'tank'"
+    assert same_words("the logo", names) == ["Design a logo"]

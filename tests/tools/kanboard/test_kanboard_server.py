@@ -109,6 +109,24 @@ async def test_search_tasks_uses_kanboard_filters_across_all_projects(make_serve
     assert one.startswith('Tasks matching "tag:security status:open" in Homelab: 3 tasks')
 
 
+async def test_plain_words_that_match_no_title_fall_back_to_tasks_sharing_the_words(
+    make_server: ServerFactory,
+) -> None:
+    answer, failed = await call(make_server, "search_tasks", query="ZFS disk replacement")
+    assert not failed
+    assert answer.startswith(
+        'No title contains "ZFS disk replacement"; open tasks with the same words: 1 task'
+    )
+    assert "#1 Replace failing disk in ZFS pool 'tank' [In Progress, Homelab] - Alice Chen" in answer
+
+
+async def test_a_task_named_by_all_of_its_key_words_is_found_without_the_exact_title(
+    make_server: ServerFactory,
+) -> None:
+    answer, failed = await call(make_server, "get_task", task="ZFS disk replacement")
+    assert not failed and answer.startswith("#1 Replace failing disk in ZFS pool 'tank'")
+
+
 async def test_get_task_shows_everything_with_names_not_ids(make_server: ServerFactory) -> None:
     answer, failed = await call(make_server, "get_task", task="#1")
     assert not failed
