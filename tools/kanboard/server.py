@@ -71,9 +71,10 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         ),
         (
             tools.get_task,
-            "One task in full (description, dates, subtasks, comments, links); task is #id or title.",
+            "One task in full: due date, assignee, description, subtasks, comments, links; "
+            "task is #id or words from its title.",
         ),
-        (tools.overdue_tasks, "Open tasks past their due date, in one project or all."),
+        (tools.overdue_tasks, "Open tasks already past their due date, in one project or all."),
         (tools.tasks_of, "Open tasks assigned to a person (username or name)."),
         (tools.list_people, "People: everyone, or the members of one project."),
     ]
