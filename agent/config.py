@@ -79,6 +79,7 @@ class RouterSettings(_Strict):
     small: str | None = None  # answers simple lookups
     large: str | None = None  # answers the rest; the default when the router is off
     max_tools: int = Field(default=4, ge=1)  # tools the answering model sees
+    small_lookups: int = Field(default=1, ge=1)  # tool turns of `small` before it must answer
     small_max_steps: int = Field(default=4, ge=1)  # escalate to `large` past this many steps
     confidence: float = Field(default=0.5, ge=0.0, le=1.0)  # below this, the large model answers
     # ask `router_model` for a one-word "simple"/"complex" verdict when the lexical cues are unsure

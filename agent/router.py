@@ -12,10 +12,13 @@ question), decides in well under a millisecond from lexical cues:
 The decision is kept for the run's later steps, so the answering model sees the same short tool
 list every step and its prompt cache stays warm. When the small model fails (unreadable output, an
 empty answer, a tool call written as text, an unknown tool, arguments its schema rejects, more than
-`small_max_steps` turns, with `require_lookup` an answer before looking anything up, with
-`require_grounding` an answer that shares no word with the tool results) the
-router re-asks the large model for that same step and keeps it for the rest of the run. A
-first-turn answer of the small model is held back from `on_text` until it is accepted.
+`small_max_steps` turns, a lookup that returned only errors, with `require_lookup` an answer
+before looking anything up, with `require_grounding` an answer that shares no word with the tool
+results) the router hands the question to the large model and keeps it for the rest of the run. The large
+model starts over from the question: the small model's turns are hidden from it (they stay in the
+transcript and the trace), because a failed answer usually means a wrong lookup, and a large model
+shown a wrong lookup tends to give up on it rather than look again. A first-turn answer of the
+small model is held back from `on_text` until it is accepted.
 
 The router holds no conversation object: a run is recognised from its messages (the last real user
 question and the messages after it), and decisions are cached by that. It does not build models,
@@ -45,12 +48,22 @@ from agent.exceptions import ConfigError
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
 
-__all__ = ["Decision", "Router", "ToolRanker", "complexity", "failure", "find_question", "grounded"]
+__all__ = [
+    "Decision",
+    "Router",
+    "ToolRanker",
+    "complexity",
+    "failure",
+    "find_question",
+    "grounded",
+    "lookup_failed",
+]
 
 log = structlog.get_logger(__name__)
 
 CORRECTION_PREFIX = "I could not use that:"  # how the loop tells the model its output was unusable
 _WORD = re.compile(r"[a-z0-9]+")
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _CACHE_SIZE = 512
 
 
@@ -151,12 +164,13 @@ class ToolRanker:
         return out
 
     def top(self, question: str, k: int) -> list[ToolSpec]:
-        """The `k` best tools for `question`, kept in their original order (ties: earlier tool first)."""
-        if len(self.tools) <= k:
-            return list(self.tools)
+        """The `k` best tools for `question`, best first (ties: earlier tool first).
+
+        Best first because small models lean towards the first tool they are shown.
+        """
         scores = self.scores(question)
         best = sorted(range(len(self.tools)), key=lambda i: (-scores[i], i))[:k]
-        return [self.tools[i] for i in sorted(best)]
+        return [self.tools[i] for i in best]
 
 
 # Model choice --------------------------------------------------------------------------------------
@@ -189,21 +203,40 @@ def find_question(messages: Sequence[Message]) -> int | None:
     return None
 
 
-def grounded(answer: str, messages: Sequence[Message]) -> bool:
-    """Whether a final answer repeats something the tools returned (true when no tool ran yet).
+def _specifics(text: str) -> set[str]:
+    """The words of `text` that name something: with a digit (ids, dates, counts) or Capitalised."""
+    return {
+        w.lower()
+        for w in _TOKEN.findall(text)
+        if any(c.isdigit() for c in w) or (len(w) >= 3 and w[0].isupper() and not w.isupper())
+    }
 
-    The answer's distinctive words (four letters or more, or with a digit) that are not in the
-    question must include at least one that is in a tool result. Catches answers that echo the
-    prompt or invent, such as "plainly that you do not know." after a lookup.
+
+def grounded(answer: str, messages: Sequence[Message]) -> bool:
+    """Whether a final answer repeats a specific the tools returned (true when no tool ran yet).
+
+    A specific is a word with a digit (an id, a date, a count) or a Capitalised word (a name, a
+    title). The answer must share one with the tool results that the question and the system prompt
+    do not already contain. Catches answers that echo the prompt or invent, such as "Mark the task
+    as overdue." or "plainly that you do not know." after a lookup; an honest "I do not know" is
+    not grounded either, and goes to the large model, which may know better.
     """
-    results = " ".join(m.content for m in messages if m.role == "tool").lower()
+    results = " ".join(m.content for m in messages if m.role == "tool")
     if not results:
         return True
-    q = find_question(messages)
-    asked = set(_WORD.findall(messages[q].content.lower())) if q is not None else set()
-    words = {w for w in _WORD.findall(answer.lower()) if (len(w) >= 4 or any(c.isdigit() for c in w))}
-    found = set(_WORD.findall(results))
-    return any(w in found for w in words - asked) or not (words - asked)
+    given = " ".join(m.content for m in messages if m.role in ("system", "user"))
+    known = {w.lower() for w in _TOKEN.findall(given)}
+    return bool((_specifics(answer) - known) & _specifics(results))
+
+
+def lookup_failed(messages: Sequence[Message]) -> bool:
+    """Whether the latest tool results (those after the last assistant turn) are all errors."""
+    latest: list[Message] = []
+    for m in reversed(messages):
+        if m.role != "tool":
+            break
+        latest.append(m)
+    return bool(latest) and all(m.content.startswith("Error") for m in latest)
 
 
 def failure(response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: bool = False) -> str | None:
@@ -247,6 +280,8 @@ class Decision:
     complexity: float
     escalated: bool = False
     escalation: str | None = None  # why the small model was replaced
+    hidden: int = 0  # messages after the question that the large model does not see (the small's turns)
+    first_choice: ToolChoice = "auto"  # the tool choice of the run's first turn, for a restart
 
 
 @dataclass
@@ -294,35 +329,48 @@ class Router:
     ) -> ModelResponse:
         """Decide (once per run), answer with the chosen model, and escalate when the small one fails."""
         q = find_question(messages)
-        turns = sum(1 for m in messages[(q or 0) + 1 :] if m.role == "assistant")
+        start = (q if q is not None else -1) + 1  # the run's own messages begin here
+        turns = sum(1 for m in messages[start:] if m.role == "assistant")
         decision = await self._decision(messages, q, tools, new_run=turns == 0)
+        if turns == 0:
+            decision.first_choice = tool_choice
         s = self.settings
-        if decision.model == "small" and s.mode == "auto" and s.escalate and turns >= s.small_max_steps:
-            self._escalate(decision, f"small model passed {s.small_max_steps} steps")
+        checking = s.mode == "auto" and s.escalate
+        restart = len(messages) - start  # hide all of the small model's turns from the large one
+        if decision.model == "small" and checking and not decision.escalated:
+            if turns >= s.small_max_steps:
+                self._escalate(decision, f"small model passed {s.small_max_steps} steps", hide=restart)
+            elif lookup_failed(messages):
+                self._escalate(decision, "the small model's lookup failed", hide=restart)
         if decision.model == "large" or decision.escalated:
-            response = await self.large.respond(
-                messages, decision.tools, on_text=on_text, tool_choice=tool_choice
-            )
+            response = await self._ask_large(messages, start, decision, on_text, tool_choice)
         else:
-            checking = s.mode == "auto" and s.escalate
+            lookups = sum(1 for m in messages[start:] if m.role == "tool")
+            small_choice = tool_choice
+            if lookups >= s.small_lookups and s.mode == "auto" and tool_choice == "auto":
+                small_choice = "none"  # a simple lookup: after its lookups the small model answers
             first = turns == 0 and s.require_lookup and checking
-            # A first-turn text answer may still be rejected: hold its pieces until it is accepted,
-            # so a streaming client never sees the small model's answer followed by the large one's.
+            # An answer that may still be rejected is held until it is accepted, so a streaming
+            # client never sees the small model's answer followed by the large one's.
             held: list[str] = []
-            sink = held.append if first and on_text is not None else on_text
+            hold = checking and (first or s.require_grounding) and on_text is not None
+            sink = held.append if hold else on_text
             response = await self.small.respond(
-                messages, decision.tools, on_text=sink, tool_choice=tool_choice
+                messages, decision.tools, on_text=sink, tool_choice=small_choice
             )
             problem = failure(response, decision.tools, first_turn=first) if checking else None
-            if problem is None and checking and s.require_grounding and not response.tool_calls:
-                problem = (
-                    None if grounded(response.text, messages) else "answer not grounded in the tool results"
-                )
+            hide = 0  # a badly written turn: the large model takes over from the small one's lookups
+            if (
+                problem is None
+                and checking
+                and s.require_grounding
+                and not response.tool_calls
+                and not grounded(response.text, messages)
+            ):
+                problem, hide = "answer not grounded in the tool results", restart
             if problem is not None:
-                self._escalate(decision, problem, tools=tools, response=response)
-                response = await self.large.respond(
-                    messages, decision.tools, on_text=on_text, tool_choice=tool_choice
-                )
+                self._escalate(decision, problem, tools=tools, response=response, hide=hide)
+                response = await self._ask_large(messages, start, decision, on_text, tool_choice)
             elif held and on_text is not None:
                 on_text("".join(held))
         route: dict[str, Any] = {
@@ -338,15 +386,35 @@ class Router:
         }
         return response.model_copy(update={"route": route})
 
+    async def _ask_large(
+        self,
+        messages: Sequence[Message],
+        start: int,
+        decision: Decision,
+        on_text: TextSink | None,
+        tool_choice: ToolChoice,
+    ) -> ModelResponse:
+        """The large model's turn, on the conversation without the small model's hidden turns."""
+        if not decision.hidden:
+            return await self.large.respond(
+                messages, decision.tools, on_text=on_text, tool_choice=tool_choice
+            )
+        view = [*messages[:start], *messages[start + decision.hidden :]]
+        if not any(m.role == "assistant" for m in view[start:]):  # its first turn: the run's first rule
+            tool_choice = decision.first_choice
+        return await self.large.respond(view, decision.tools, on_text=on_text, tool_choice=tool_choice)
+
     def _escalate(
         self,
         decision: Decision,
         why: str,
         *,
+        hide: int,
         tools: Sequence[ToolSpec] = (),
         response: ModelResponse | None = None,
     ) -> None:
         decision.escalated, decision.escalation = True, f"escalated: {why}"
+        decision.hidden = hide
         if response is not None:  # the small model reached for a tool the ranker left out: offer it
             offered = {t.name for t in decision.tools}
             for call in response.tool_calls:

@@ -17,8 +17,9 @@ __all__ = ["Model", "TextSink", "ToolChoice"]
 TextSink = Callable[[str], None]
 """Receives pieces of a final answer as they are generated. Always called on the event loop."""
 
-ToolChoice = Literal["auto", "required"]
-"""`auto`: the model may call a tool or answer; `required`: it must call one of the tools."""
+ToolChoice = Literal["auto", "required", "none"]
+"""`auto`: the model may call a tool or answer; `required`: it must call one of the tools; `none`:
+it must answer (the tools stay in the prompt, so a cached prompt stays valid)."""
 
 
 @runtime_checkable
@@ -41,8 +42,9 @@ class Model(Protocol):
         """Answer the conversation: tool calls or a final text.
 
         `on_text`, when given, receives the final answer's text as it is generated; it is never
-        called with tool-call text. `tool_choice="required"` asks for a tool call (enforced by a
-        grammar where the backend has one). Cancelling the awaiting task stops generation promptly.
+        called with tool-call text. `tool_choice="required"` asks for a tool call and `"none"` for
+        an answer (enforced by a grammar where the backend has one). Cancelling the awaiting task
+        stops generation promptly.
         """
         ...
 

@@ -344,7 +344,8 @@ class LocalModel:
     ) -> ModelResponse:
         """Generate one turn: parsed tool calls, or a final answer streamed through `on_text`.
 
-        With `tool_choice="required"` in constrained mode the grammar admits only a call.
+        In constrained mode the grammar admits only a call with `tool_choice="required"`, and only
+        an answer with `"none"`.
         """
         if self._closed:
             raise ModelError(f"model {self._name!r} is closed")
@@ -357,7 +358,7 @@ class LocalModel:
                     list(tools),
                     on_text,
                     cancel,
-                    tool_choice == "required",
+                    tool_choice,
                     abandon_on_cancel=True,
                 )
             except anyio.get_cancelled_exc_class():
@@ -407,7 +408,7 @@ class LocalModel:
         tools: list[ToolSpec],
         on_text: TextSink | None,
         cancel: threading.Event,
-        require_call: bool = False,
+        tool_choice: ToolChoice = "auto",
     ) -> _Generation:
         """Run in a worker thread: wait for the model, then generate and parse one turn.
 
@@ -434,7 +435,10 @@ class LocalModel:
                     f"n_ctx={settings.n_ctx}; raise models.{self._name}.n_ctx, lower "
                     "agent.tool_result_tokens, or start a new conversation"
                 )
-            grammar = self._grammar(tools, require_call) if settings.constrained and tools else None
+            grammar = None
+            if settings.constrained and tools:
+                offered = [] if tool_choice == "none" else tools
+                grammar = self._grammar(offered, require_call=tool_choice == "required")
             names = [t.name for t in tools]
             stream = AnswerStream(emit)
             raw, usage = self._sample(tokens, grammar, stream, cancel)

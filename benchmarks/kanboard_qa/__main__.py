@@ -2,6 +2,7 @@
 
     python -m benchmarks.kanboard_qa --model /tmp/models/q05.gguf --constrained on --subset 12
     python -m benchmarks.kanboard_qa --router /tmp/models/q05.gguf,/tmp/models/q15.gguf
+    python -m benchmarks.kanboard_qa compare /tmp/models/q05.gguf /tmp/models/q15.gguf --subset 10
     python -m benchmarks.kanboard_qa report bench-out/*.json --out bench-out
     python -m benchmarks.kanboard_qa rescore bench-out/*.json   # after a change to the scorer
 
@@ -9,7 +10,9 @@ A model is a name from the config's `[models]` (with --config) or a path to a GG
 temperature 0. `--warm off` clears the model's KV and prompt caches before every question: through
 the model's `reset()`/`clear_cache()` when it has one, else by turning its saved-state cache off
 and sending a throwaway one-line request, which evicts the cached prompt. Each run writes
-LABEL.json, LABEL.md and LABEL.png into --out.
+LABEL.json, LABEL.md and LABEL.png into --out. `compare SMALL LARGE` runs always-LARGE (all tools)
+and the router over SMALL and LARGE side by side in one run, question by question, and prints
+whether the router meets its target (median latency at most half, accuracy within 3 points).
 """
 
 from __future__ import annotations
@@ -30,9 +33,17 @@ from agent.messages import Message
 from agent.models.base import Model
 from agent.models.settings import ModelSettings
 from agent.router import Router
-from benchmarks.kanboard_qa.questions import QUESTIONS, pick
-from benchmarks.kanboard_qa.report import load, summarise, write_report
-from benchmarks.kanboard_qa.runner import Outcome, Reset, Results, rescore, run_questions
+from benchmarks.kanboard_qa.questions import QUESTIONS, Question, pick
+from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
+from benchmarks.kanboard_qa.runner import (
+    Contender,
+    Outcome,
+    Reset,
+    Results,
+    rescore,
+    run_questions,
+    run_side_by_side,
+)
 
 DEFAULT_OUT = Path("bench-out")
 
@@ -44,13 +55,21 @@ def _on_off(value: str) -> bool:
 
 
 def model_settings(
-    spec: str, config: Config | None, *, constrained: bool | None, warm: bool, max_tokens: int | None = None
+    spec: str,
+    config: Config | None,
+    *,
+    constrained: bool | None,
+    warm: bool,
+    max_tokens: int | None = None,
+    threads: int | None = None,
 ) -> ModelSettings:
     """Settings for `spec` (a config model name or a GGUF path) at temperature 0."""
     base = config.models[spec] if config is not None and spec in config.models else ModelSettings(source=spec)
     update: dict[str, Any] = {"temperature": 0.0}
     if max_tokens is not None:
         update["max_tokens"] = max_tokens
+    if threads is not None:
+        update["n_threads"] = threads
     if constrained is not None:
         update["constrained"] = constrained
     if not warm:
@@ -119,9 +138,13 @@ def _progress(partial: Path) -> Callable[[Outcome], None]:
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
-    ids = args.questions.split(",") if args.questions else ()
-    questions = pick(QUESTIONS, subset=args.subset, ids=ids, writes=args.writes)
-    opts = {"constrained": args.constrained, "warm": args.warm, "max_tokens": args.max_tokens}
+    questions = _questions(args)
+    opts = {
+        "constrained": args.constrained,
+        "warm": args.warm,
+        "max_tokens": args.max_tokens,
+        "threads": args.threads,
+    }
     if args.router:
         small_spec, large_spec = args.router.split(",", 1)
         small = build(small_spec, model_settings(small_spec, config, **opts), models_dir)
@@ -139,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f"{_slug(label)}.partial.jsonl"
     partial.write_text("")
-    settings = (config.agent if config else AgentSettings()).model_copy(update={"max_steps": args.max_steps})
+    settings = _agent_settings(args, config)
     described = {
         "model": args.model,
         "router": args.router,
@@ -151,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         "writes": args.writes,
         "max_steps": args.max_steps,
         "max_tokens": args.max_tokens,
+        "threads": args.threads,
         "questions": [q.id for q in questions],
     }
 
@@ -180,6 +204,126 @@ def _run(args: argparse.Namespace) -> int:
         f"-> {path}, {md}, {png}"
     )
     return 0
+
+
+def _compare(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.kanboard_qa compare",
+        description="Always-LARGE against the router over SMALL and LARGE, side by side in one run.",
+    )
+    parser.add_argument("small", help="the router's small model (config name or .gguf path)")
+    parser.add_argument("large", help="the large model (config name or .gguf path)")
+    _common_options(parser)
+    parser.add_argument("--name", default="compare", help="file name of the combined report")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    config = load_config(args.config) if args.config else None
+    models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+    questions = _questions(args)
+    opts = {
+        "constrained": args.constrained,
+        "warm": args.warm,
+        "max_tokens": args.max_tokens,
+        "threads": args.threads,
+    }
+    alone = build(args.large, model_settings(args.large, config, **opts), models_dir)
+    small = build(args.small, model_settings(args.small, config, **opts), models_dir)
+    large = build(args.large, model_settings(args.large, config, **opts), models_dir)
+    routing = (config.router if config else RouterSettings()).model_copy(update={"mode": "auto"})
+    router = Router(small=small, large=large, settings=routing, router_model=small)
+    cold = "" if args.warm else " cold"
+    described = {
+        "small": args.small,
+        "large": args.large,
+        "constrained": args.constrained,
+        "warm": args.warm,
+        "max_steps": args.max_steps,
+        "max_tokens": args.max_tokens,
+        "threads": args.threads,
+        "questions": [q.id for q in questions],
+    }
+    contenders = [
+        Contender(
+            f"always-large ({_stem(args.large)}){cold}",
+            alone,
+            None if args.warm else cold_reset([alone]),
+            {**described, "configuration": "always-large"},
+        ),
+        Contender(
+            f"router ({_stem(args.small)}+{_stem(args.large)}){cold}",
+            router,
+            None if args.warm else cold_reset([small, large]),
+            {**described, "configuration": "router", "router_settings": routing.model_dump()},
+        ),
+    ]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / f"{args.name}.partial.jsonl"
+    partial.write_text("")
+
+    def show(label: str, outcome: Outcome) -> None:
+        _progress(partial)(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
+
+    async def ask_all() -> list[Results]:
+        try:
+            return await run_side_by_side(
+                contenders,
+                questions,
+                agent_settings=_agent_settings(args, config),
+                on_outcome=show,
+            )
+        finally:
+            for m in (alone, small, large):
+                await m.aclose()
+
+    both = anyio.run(ask_all)
+    partial.unlink()
+    for results in both:
+        (out / f"{args.name}-{_slug(results.label)}.json").write_text(results.model_dump_json(indent=1))
+    md, _ = write_report(both, out, args.name)
+    verdict = router_verdict(both[0], both[1])
+    md.write_text(md.read_text() + f"\n## Router target\n\n{verdict}\n")
+    print(md.read_text())
+    print(verdict)
+    return 0
+
+
+def _stem(spec: str) -> str:
+    return Path(spec).stem if spec.endswith(".gguf") else spec
+
+
+def _questions(args: argparse.Namespace) -> list[Question]:
+    ids = args.questions.split(",") if args.questions else ()
+    return pick(QUESTIONS, subset=args.subset, ids=ids, writes=args.writes)
+
+
+def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSettings:
+    return (config.agent if config else AgentSettings()).model_copy(update={"max_steps": args.max_steps})
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    """The options every run takes: model settings, questions, limits, output."""
+    parser.add_argument(
+        "--constrained", type=_on_off, default=None, help="on|off; default: the model's setting"
+    )
+    parser.add_argument(
+        "--warm", type=_on_off, default=True, help="off: clear model caches before each question"
+    )
+    parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
+    parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
+    parser.add_argument(
+        "--writes", action="store_true", help="also run the write requests (fresh board each)"
+    )
+    parser.add_argument("--max-steps", type=int, default=6, help="model turns per question")
+    parser.add_argument(
+        "--max-tokens", type=int, default=None, help="tokens per model turn; default: the model's"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads per model; default: the model's (idle cores)"
+    )
+    parser.add_argument("--config", type=Path, help="homelab-agent config (models, router, agent settings)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
 
 def _report(argv: list[str]) -> int:
@@ -216,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report(argv[1:])
     if argv[:1] == ["rescore"]:
         return _rescore(argv[1:])
+    if argv[:1] == ["compare"]:
+        return _compare(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.kanboard_qa",
         description=__doc__,
@@ -224,25 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model name from --config, or a .gguf path")
     parser.add_argument("--router", help="SMALL,LARGE: route between two models (names or .gguf paths)")
     parser.add_argument("--router-mode", default="auto", choices=["auto", "always_small", "always_large"])
-    parser.add_argument(
-        "--constrained", type=_on_off, default=None, help="on|off; default: the model's setting"
-    )
-    parser.add_argument(
-        "--warm", type=_on_off, default=True, help="off: clear model caches before each question"
-    )
-    parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
-    parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
-    parser.add_argument(
-        "--writes", action="store_true", help="also run the write requests (fresh board each)"
-    )
-    parser.add_argument("--max-steps", type=int, default=6, help="model turns per question")
-    parser.add_argument(
-        "--max-tokens", type=int, default=None, help="tokens per model turn; default: the model's"
-    )
-    parser.add_argument("--config", type=Path, help="homelab-agent config (models, router, agent settings)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    _common_options(parser)
     parser.add_argument("--label", help="name of this configuration in reports")
-    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     if not args.model and not args.router:
         parser.error("give --model or --router")

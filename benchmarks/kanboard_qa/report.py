@@ -17,7 +17,7 @@ from benchmarks.kanboard_qa.questions import CATEGORIES
 from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.kanboard_qa.scoring import percentile
 
-__all__ = ["Summary", "load", "markdown", "plot", "summarise", "write_report"]
+__all__ = ["Summary", "load", "markdown", "plot", "router_verdict", "summarise", "write_report"]
 
 
 class Summary(BaseModel):
@@ -141,6 +141,25 @@ def markdown(all_results: Sequence[Results]) -> str:
                 f"Answer: {answer or '(none)'}"
             )
     return "\n".join(lines) + "\n"
+
+
+def router_verdict(large: Results, router: Results, *, speedup: float = 2.0, points: float = 3.0) -> str:
+    """Whether `router` meets its target against always-`large` on the same questions.
+
+    The target (issue 6): a median latency at most 1/`speedup` of always-large, and an accuracy at
+    most `points` percentage points below it. Raises ValueError when the runs asked different questions.
+    """
+    if [o.id for o in large.outcomes] != [o.id for o in router.outcomes]:
+        raise ValueError("the two runs did not ask the same questions")
+    a, b = summarise(large), summarise(router)
+    ratio = b.median_s / a.median_s if a.median_s else float("inf")
+    delta = (b.accuracy - a.accuracy) * 100
+    met = ratio <= 1 / speedup and delta >= -points
+    return (
+        f"{'MET' if met else 'NOT MET'}: router median {b.median_s:.1f} s = {ratio:.2f} x always-large "
+        f"{a.median_s:.1f} s (target <= {1 / speedup:.2f}); accuracy {b.accuracy:.0%} vs {a.accuracy:.0%} "
+        f"({delta:+.1f} points, target >= -{points:g}) over {a.n} questions"
+    )
 
 
 def plot(all_results: Sequence[Results], path: Path) -> None:

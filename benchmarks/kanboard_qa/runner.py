@@ -1,9 +1,10 @@
 """Run the agent over the questions against an in-process demo board and record every answer.
 
 One `run_questions` call is one configuration: one answering `Model` (a local GGUF, a router, or a
-scripted model in tests), the Kanboard MCP server in-process (`MCPToolset(server=...)`) over the
-demo board, and the agent loop. For each question it snapshots the board, runs the agent, scores
-the answer and records latency split into prefill, decode, tool and other time. Building models
+scripted model in tests); `run_side_by_side` runs several, question by question. Each uses the
+Kanboard MCP server in-process (`MCPToolset(server=...)`) over the demo board, and the agent loop.
+For each question it snapshots the board, runs the agent, scores the answer and records latency
+split into prefill, decode, tool and other time. Building models
 from the command line lives in `__main__`; tables and plots in `report`.
 """
 
@@ -15,6 +16,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +40,7 @@ from tools.kanboard.demo import demo_transport
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 
-__all__ = ["Outcome", "Reset", "Results", "rescore", "run_questions"]
+__all__ = ["Contender", "Outcome", "Reset", "Results", "rescore", "run_questions", "run_side_by_side"]
 
 log = structlog.get_logger(__name__)
 
@@ -166,6 +168,16 @@ async def _ask(
     return outcome
 
 
+@dataclass(frozen=True)
+class Contender:
+    """One configuration in a side-by-side run: a label, its model and how to clear its caches."""
+
+    label: str
+    model: Model
+    reset: Reset | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
 async def run_questions(
     model: Model,
     questions: Sequence[Question],
@@ -177,36 +189,62 @@ async def run_questions(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> Results:
     """Ask every question of `questions` with `model`; write requests each get a fresh demo board."""
-    settings = agent_settings or AgentSettings(max_steps=6)
-    results = Results(
-        label=label,
-        config=config or {},
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        machine=_machine(),
+    (results,) = await run_side_by_side(
+        [Contender(label, model, reset, config or {})],
+        questions,
+        agent_settings=agent_settings,
+        on_outcome=lambda _, outcome: on_outcome(outcome) if on_outcome else None,
     )
+    return results
+
+
+async def run_side_by_side(
+    contenders: Sequence[Contender],
+    questions: Sequence[Question],
+    *,
+    agent_settings: AgentSettings | None = None,
+    on_outcome: Callable[[str, Outcome], None] | None = None,
+) -> list[Results]:
+    """Ask every question of every contender, question by question, taking turns at going first.
+
+    Interleaving puts the contenders under the same load (a busy CPU slows both, not one), and
+    alternating who goes first cancels any advantage of following the other. Each contender keeps
+    its own models, so one's prompt cache never serves the other.
+    """
+    settings = agent_settings or AgentSettings(max_steps=6)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    all_results = [
+        Results(label=c.label, config=c.config, started_at=started, machine=_machine()) for c in contenders
+    ]
     reads = demo_transport()
     async with _kanboard(reads, writes=False) as read_tools:
-        for question in questions:
-            if reset is not None:
-                outcome_of_reset = reset()
-                if inspect.isawaitable(outcome_of_reset):
-                    await outcome_of_reset
-            if question.writes:
-                fresh = demo_transport()
-                async with _kanboard(fresh, writes=True) as write_tools:
-                    outcome = await _ask(model, write_tools, question, fresh, settings)
-            else:
-                outcome = await _ask(model, read_tools, question, reads, settings)
-            log.info(
-                "benchmark.question",
-                id=question.id,
-                correct=outcome.correct,
-                seconds=round(outcome.latency_s, 2),
-            )
-            results.outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-    return results
+        for n, question in enumerate(questions):
+            order = list(range(len(contenders)))
+            if n % 2:
+                order.reverse()
+            for i in order:
+                contender, results = contenders[i], all_results[i]
+                if contender.reset is not None:
+                    outcome_of_reset = contender.reset()
+                    if inspect.isawaitable(outcome_of_reset):
+                        await outcome_of_reset
+                if question.writes:
+                    fresh = demo_transport()
+                    async with _kanboard(fresh, writes=True) as write_tools:
+                        outcome = await _ask(contender.model, write_tools, question, fresh, settings)
+                else:
+                    outcome = await _ask(contender.model, read_tools, question, reads, settings)
+                log.info(
+                    "benchmark.question",
+                    label=contender.label,
+                    id=question.id,
+                    correct=outcome.correct,
+                    seconds=round(outcome.latency_s, 2),
+                )
+                results.outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(contender.label, outcome)
+    return all_results
 
 
 async def rescore(results: Results) -> None:

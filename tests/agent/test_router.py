@@ -15,7 +15,7 @@ from agent.exceptions import ConfigError
 from agent.loop import Agent
 from agent.messages import Message, ModelResponse, ToolCall, ToolResult, ToolSpec
 from agent.models.scripted import ScriptedModel, Turn
-from agent.router import Router, ToolRanker, complexity, find_question, grounded
+from agent.router import Router, ToolRanker, complexity, find_question, grounded, lookup_failed
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
 from agent.trace import render_trace
@@ -90,7 +90,7 @@ class FakeToolset:
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         self.calls.append((name, arguments))
-        return ToolResult(text=f"result of {name}")
+        return ToolResult(text=f"result of {name}: #7 Install Home Assistant Yellow - Dave Okafor")
 
     async def aclose(self) -> None:
         return None
@@ -142,12 +142,12 @@ async def test_simple_lookup_is_answered_by_the_small_model_with_a_few_tools(
     read_tools: list[ToolSpec],
 ) -> None:
     small = ScriptedModel(
-        function=_lookup_then_answer("kanboard__overdue_tasks", {"project": "Homelab"}, "Two."),
+        function=_lookup_then_answer("kanboard__overdue_tasks", {"project": "Homelab"}, "#7 is overdue."),
         model_name="small",
     )
     large = ScriptedModel(model_name="large")
     result = await _agent(_router(small, large), read_tools).run("What's overdue in Homelab?")
-    assert result.answer == "Two."
+    assert result.answer == "#7 is overdue."
     assert [s.model for s in result.steps] == ["small", "small"]
     assert len(small.requests[0].tools) == 4 and large.requests == []
     route = result.steps[0].route
@@ -180,12 +180,11 @@ async def test_the_decision_is_made_once_and_the_tools_stay_the_same_for_every_s
 ) -> None:
     def two_lookups(messages: list[Message], tools: list[ToolSpec]) -> Turn:
         done = sum(1 for m in messages if m.role == "tool")
-        return (
-            ToolCall(name="kanboard__tasks_of", arguments={"person": "dave"}) if done < 2 else "Three tasks."
-        )
+        return ToolCall(name="kanboard__tasks_of", arguments={"person": "dave"}) if done < 2 else "Task #7."
 
     small = ScriptedModel(function=two_lookups, model_name="small")
-    result = await _agent(_router(small, ScriptedModel()), read_tools).run("What is Dave working on?")
+    router = _router(small, ScriptedModel(), small_lookups=2)
+    result = await _agent(router, read_tools).run("What is Dave working on?")
     assert len(small.requests) == 3
     assert len({tuple(t.name for t in r.tools) for r in small.requests}) == 1
     routes = [s.route for s in result.steps]
@@ -368,7 +367,10 @@ def test_an_answer_is_grounded_when_it_repeats_something_a_tool_returned() -> No
         Message.tool(call, "Open tasks of Dave Okafor: #6 VLAN segmentation for IoT devices"),
     ]
     assert grounded("Dave works on the VLAN segmentation (#6).", messages)
+    assert grounded("Dave Okafor does.", messages)  # "Okafor" names someone the tools returned
     assert not grounded("plainly that you do not know.", messages)
+    assert not grounded("Mark the task as overdue for Dave.", messages)  # nothing specific from the tools
+    assert not grounded("I do not know.", messages)
     assert grounded("Anything at all.", messages[:1])  # nothing looked up yet: nothing to check
 
 
@@ -384,3 +386,94 @@ async def test_an_answer_unrelated_to_the_tool_results_is_escalated(read_tools: 
     assert result.answer.startswith("Dave has")
     last = result.steps[-1].route
     assert last is not None and "not grounded" in last["reason"]
+
+
+async def test_the_tools_are_offered_best_first(read_tools: list[ToolSpec]) -> None:
+    chosen = ToolRanker(read_tools).top("What is Dave working on?", 3)
+    assert chosen[0].name == "kanboard__tasks_of"  # small models lean towards the first tool shown
+    assert len(chosen) == 3
+
+
+async def test_an_escalated_question_starts_over_on_the_large_model_without_the_small_models_turns(
+    read_tools: list[ToolSpec],
+) -> None:
+    small = ScriptedModel(
+        function=_lookup_then_answer("kanboard__list_projects", {}, "plainly that you do not know."),
+        model_name="small",
+    )
+    large = ScriptedModel(
+        function=_lookup_then_answer("kanboard__tasks_of", {"person": "dave"}, "Dave has the result of it."),
+        model_name="large",
+    )
+    result = await _agent(_router(small, large), read_tools).run("What is Dave working on?")
+    assert result.answer == "Dave has the result of it."
+    assert [s.model for s in result.steps] == ["small", "large", "large"]  # the rejected answer is no step
+    restart, answer = large.requests
+    assert [m.role for m in restart.messages] == ["system", "user"]  # the question, as first asked
+    assert restart.tool_choice == "required"  # the run's first-turn rule holds for the restart
+    assert "kanboard__list_projects" not in str([m.model_dump() for m in answer.messages])
+    assert [c.name for m in answer.messages for c in m.tool_calls] == ["kanboard__tasks_of"]
+    assert answer.tool_choice == "auto"
+    assert [c.name for s in result.steps for c in s.tool_calls] == [
+        "kanboard__list_projects",
+        "kanboard__tasks_of",
+    ]
+
+
+async def test_a_lookup_that_fails_hands_the_question_to_the_large_model(read_tools: list[ToolSpec]) -> None:
+    class FailingToolset(FakeToolset):
+        async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+            self.calls.append((name, arguments))
+            if arguments.get("task") == "12345":
+                return ToolResult(text="No task #12345.", is_error=True)
+            return ToolResult(text="#1 Replace failing disk: latest comment 'resilver at 41%'")
+
+    small = ScriptedModel(
+        function=_lookup_then_answer("kanboard__get_task", {"task": "12345"}, "No such task."),
+        model_name="small",
+    )
+    large = ScriptedModel(
+        function=_lookup_then_answer("kanboard__get_task", {"task": "ZFS disk"}, "Resilver at 41%."),
+        model_name="large",
+    )
+    toolset = FailingToolset(read_tools)
+    agent = Agent(_router(small, large), toolset, AgentSettings(), system_prompt="You help.")
+    result = await agent.run("What's the latest comment on the ZFS disk replacement?")
+    assert result.answer == "Resilver at 41%."
+    assert len(small.requests) == 1  # not asked to explain its own failed lookup
+    assert [s.model for s in result.steps] == ["small", "large", "large"]
+    route = result.steps[1].route
+    assert route is not None and "lookup failed" in route["reason"]
+
+
+def test_a_lookup_failed_when_every_latest_tool_result_is_an_error() -> None:
+    call = ToolCall(name="t", arguments={})
+    asked = [Message.system("s"), Message.user("q"), Message.assistant(tool_calls=[call, call])]
+    error, fine = Message.tool(call, "Error: no such task"), Message.tool(call, "#1 Fix it")
+    assert lookup_failed([*asked, error, error])
+    assert not lookup_failed([*asked, error, fine])
+    assert not lookup_failed(asked)
+
+
+async def test_after_its_lookup_the_small_model_must_answer(read_tools: list[ToolSpec]) -> None:
+    small = ScriptedModel(
+        function=_lookup_then_answer("kanboard__tasks_of", {"person": "dave"}, "Dave Okafor has #7."),
+        model_name="small",
+    )
+    result = await _agent(_router(small, ScriptedModel()), read_tools).run("What is Dave working on?")
+    assert result.answer == "Dave Okafor has #7."
+    assert [r.tool_choice for r in small.requests] == ["required", "none"]
+
+
+async def test_a_badly_written_answer_is_rewritten_by_the_large_model_from_the_same_lookup(
+    read_tools: list[ToolSpec],
+) -> None:
+    small = ScriptedModel(
+        function=_lookup_then_answer("kanboard__tasks_of", {"person": "dave"}, ModelResponse(text=" ")),
+        model_name="small",
+    )
+    large = ScriptedModel(script=["Dave has the result of kanboard__tasks_of."], model_name="large")
+    result = await _agent(_router(small, large), read_tools).run("What is Dave working on?")
+    assert result.answer.startswith("Dave has")
+    assert large.requests[0].messages == small.requests[1].messages  # the small model's lookup is kept
+    assert large.requests[0].tool_choice == "auto"

@@ -13,8 +13,8 @@ from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.scripted import ScriptedModel, Turn
 from benchmarks.kanboard_qa.board import Board, snapshot
 from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
-from benchmarks.kanboard_qa.report import load, markdown, summarise, write_report
-from benchmarks.kanboard_qa.runner import run_questions
+from benchmarks.kanboard_qa.report import load, markdown, router_verdict, summarise, write_report
+from benchmarks.kanboard_qa.runner import Contender, Results, run_questions, run_side_by_side
 from tools.kanboard.demo import demo_transport
 
 
@@ -222,3 +222,49 @@ def test_rescoring_applies_the_current_scorer_to_recorded_answers(tmp_path: Path
     )  # scored wrong, as an old scorer did
     assert main(["rescore", str(path)]) == 0
     assert load(path).outcomes[0].correct
+
+
+async def test_a_side_by_side_run_asks_each_question_of_both_taking_turns_at_going_first() -> None:
+    asked: list[str] = []
+
+    def tagged(tag: str, tool: str) -> Callable[[list[Message], list[ToolSpec]], Turn]:
+        echo = _echo(tool, {})
+
+        def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
+            if messages[-1].role == "user":
+                asked.append(tag)
+            return echo(messages, tools)
+
+        return turn
+
+    a = Contender("a", ScriptedModel(function=tagged("a", "list_projects")))
+    b = Contender("b", ScriptedModel(function=tagged("b", "list_people")))
+    questions = pick(QUESTIONS, ids=["projects", "count-homelab", "web-members"])
+    ra, rb = await run_side_by_side([a, b], questions)
+    assert asked == ["a", "b", "b", "a", "a", "b"]
+    assert [o.id for o in ra.outcomes] == [o.id for o in rb.outcomes] == [q.id for q in questions]
+    assert (ra.label, rb.label) == ("a", "b")
+    assert [o.correct for o in ra.outcomes] == [True, True, False]
+
+
+def _timed(label: str, seconds: list[float], correct: list[bool]) -> Results:
+    from benchmarks.kanboard_qa.runner import Outcome
+
+    outcomes = [
+        Outcome(id=f"q{i}", category="lookup", question="?", latency_s=s, correct=c)
+        for i, (s, c) in enumerate(zip(seconds, correct, strict=True))
+    ]
+    return Results(label=label, outcomes=outcomes)
+
+
+def test_the_router_verdict_needs_half_the_median_latency_and_accuracy_within_three_points() -> None:
+    large = _timed("large", [10, 12, 14, 16], [True, True, False, False])
+    fast_and_good = _timed("router", [4, 5, 6, 30], [True, True, False, False])
+    fast_but_worse = _timed("router", [4, 5, 6, 30], [True, False, False, False])
+    good_but_slow = _timed("router", [6, 7, 8, 9], [True, True, True, False])
+    assert router_verdict(large, fast_and_good).startswith("MET: router median 5.5 s = 0.42 x")
+    assert router_verdict(large, fast_but_worse).startswith("NOT MET")
+    assert "-25.0 points" in router_verdict(large, fast_but_worse)
+    assert router_verdict(large, good_but_slow).startswith("NOT MET")
+    with pytest.raises(ValueError, match="same questions"):
+        router_verdict(large, _timed("router", [1], [True]))

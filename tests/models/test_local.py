@@ -78,6 +78,15 @@ async def test_after_a_tool_result_the_model_answers_with_a_fact_from_it(qwen_mo
     assert "".join(pieces).strip() == response.text
 
 
+async def test_tool_choice_none_gets_an_answer_with_the_tools_still_in_the_prompt(
+    qwen_model: LocalModel,
+) -> None:
+    free = await qwen_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS)
+    answer = await qwen_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS, tool_choice="none")
+    assert free.tool_calls and not answer.tool_calls and answer.text.strip()
+    assert answer.usage.cached_tokens >= free.usage.input_tokens - 8  # the same prompt, from the cache
+
+
 async def test_a_tool_call_turn_streams_nothing(qwen_model: LocalModel) -> None:
     pieces: list[str] = []
     response = await qwen_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS, on_text=pieces.append)

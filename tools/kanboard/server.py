@@ -66,8 +66,8 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         (tools.show_board, "A project's board: columns, swimlanes and their open tasks."),
         (
             tools.search_tasks,
-            "Search tasks with Kanboard filters like 'status:open tag:zfs', 'assignee:bob', 'due:<today' "
-            "or title words; project is optional.",
+            "Search tasks by title words or Kanboard filters like 'tag:zfs', 'assignee:bob', "
+            "'due:tomorrow', 'status:closed'; project is optional.",
         ),
         (
             tools.get_task,
@@ -148,6 +148,7 @@ class _Tools:
             return fmt.board(found, await r.kb.board(found.id), await r.timezone(), _now())
 
     async def search_tasks(self, query: str, project: str = "") -> str:
+        project = _optional_project(project)
         if not query.strip():
             raise ToolError("The query is empty: give a filter such as 'status:open' or words from a title.")
         async with self._session("search_tasks") as r:
@@ -196,6 +197,7 @@ class _Tools:
             )
 
     async def overdue_tasks(self, project: str = "") -> str:
+        project = _optional_project(project)
         async with self._session("overdue_tasks") as r:
             if project.strip():
                 found = await r.project(project)
@@ -214,6 +216,7 @@ class _Tools:
             return fmt.task_list(f"Open tasks of {user.display}", found, await r.timezone(), _now())
 
     async def list_people(self, project: str = "") -> str:
+        project = _optional_project(project)
         async with self._session("list_people") as r:
             if not project.strip():
                 return fmt.people(await r.users())
@@ -316,6 +319,14 @@ class _Tools:
             )
             subtask_id = await r.kb.create_subtask(found.id, title.strip(), user_id)
             return f"Added subtask {subtask_id} to task #{found.id} {found.title}."
+
+
+_EVERY_PROJECT = {"all", "any", "*", "all projects", "every project", "everything", "none"}
+
+
+def _optional_project(project: str) -> str:
+    """An optional project argument, with the words models use for "every project" meaning none."""
+    return "" if project.strip().lower() in _EVERY_PROJECT else project.strip()
 
 
 def _now() -> datetime:

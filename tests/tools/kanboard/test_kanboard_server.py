@@ -164,6 +164,19 @@ async def test_overdue_tasks_are_listed_most_late_first_with_how_late(make_serve
     assert homelab.startswith("5 overdue tasks in Homelab")
 
 
+@pytest.mark.parametrize("everywhere", ["all", "All projects", "*"])
+async def test_an_optional_project_of_all_means_every_project(
+    make_server: ServerFactory, everywhere: str
+) -> None:
+    everything, _ = await call(make_server, "overdue_tasks")
+    assert (await call(make_server, "overdue_tasks", project=everywhere))[0] == everything
+    assert (await call(make_server, "list_people", project=everywhere))[0] == (
+        await call(make_server, "list_people")
+    )[0]
+    tagged, _ = await call(make_server, "search_tasks", query="tag:zfs", project=everywhere)
+    assert tagged.startswith('Tasks matching "tag:zfs": ')
+
+
 async def test_tasks_of_accepts_a_display_name_or_a_username(make_server: ServerFactory) -> None:
     by_name, _ = await call(make_server, "tasks_of", person="Dave Okafor")
     by_username, _ = await call(make_server, "tasks_of", person="dave")
