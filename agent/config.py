@@ -89,7 +89,7 @@ class RouterSettings(_Strict):
     # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
     escalate: bool = True
     require_lookup: bool = True  # a first-turn answer without any tool call counts as a failure of `small`
-    require_grounding: bool = True  # so does a final answer sharing no word with the tool results
+    require_grounding: bool = True  # so does an answer naming nothing the tools returned
 
 
 class AgentSettings(_Strict):

@@ -5,25 +5,30 @@ tool definition through the model, and into running a large model where a small 
 `Router` wraps a small and a large model and, once per run (on the first request after the user's
 question), decides in well under a millisecond from lexical cues:
 
-    question ──> BM25 over tool names + descriptions (with synonyms) ──> the `max_tools` best tools
+    question ──> BM25 over tool names + descriptions (with synonyms) ──> the `max_tools` best
+             │   tools, best first (small models lean towards the first tool they are shown)
              └─> complexity cues (counting, comparing, writes, length) ──> small or large
                  (optionally, when unsure, a one-word "simple"/"complex" from `router_model`)
 
 The decision is kept for the run's later steps, so the answering model sees the same short tool
-list every step and its prompt cache stays warm. When the small model fails (unreadable output, an
-empty answer, a tool call written as text, an unknown tool, arguments its schema rejects, more than
-`small_max_steps` turns, a lookup that returned only errors, with `require_lookup` an answer
-before looking anything up, with `require_grounding` an answer that shares no word with the tool
-results) the router hands the question to the large model and keeps it for the rest of the run. The large
-model starts over from the question: the small model's turns are hidden from it (they stay in the
-transcript and the trace), because a failed answer usually means a wrong lookup, and a large model
-shown a wrong lookup tends to give up on it rather than look again. A first-turn answer of the
-small model is held back from `on_text` until it is accepted.
+list every step and its prompt cache stays warm. A simple lookup is `small_lookups` tool turns and
+an answer: after them the small model is asked for an answer only (`tool_choice="none"`).
+
+The small model fails when it writes something unusable (unreadable output, an empty answer, a
+tool call as text, an unknown tool, arguments its schema rejects), and when its lookup goes wrong
+(a lookup that returned only errors, more than `small_max_steps` turns, with `require_lookup` an
+answer before looking anything up, with `require_grounding` an answer naming nothing the tools
+returned). Either way the large model takes the question for the rest of the run. After an
+unusable turn it carries on from the small model's lookups; after a wrong lookup it starts over
+from the question, with the small model's turns hidden from it (they stay in the transcript and
+the trace), because a large model shown a wrong lookup tends to give up rather than look again.
+An answer of the small model that may still be rejected is held back from `on_text`.
 
 The router holds no conversation object: a run is recognised from its messages (the last real user
 question and the messages after it), and decisions are cached by that. It does not build models,
-run tools or keep metrics; every response's `route` says what was decided, and a `router.decision`
-event is logged with timings. Cue words live in `agent/prompts/router_cues.toml`.
+run tools or keep metrics; every response's `route` says what was decided (and why, and how long
+deciding took), and `router.decision` / `router.escalate` events are logged. Cue words live in
+`agent/prompts/router_cues.toml`.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
 
 __all__ = [
+    "ESCALATION_KINDS",
     "Decision",
     "Router",
     "ToolRanker",
@@ -269,6 +275,19 @@ def failure(response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: b
     return None
 
 
+ESCALATION_KINDS = (  # why the small model was replaced: the start of the reason, and a short label
+    ("unreadable output", "unreadable"),
+    ("empty answer", "empty"),
+    ("tool call written as text", "call_as_text"),
+    ("unknown tool", "unknown_tool"),
+    ("invalid arguments", "invalid_arguments"),
+    ("answered without looking", "no_lookup"),
+    ("answer not grounded", "ungrounded"),
+    ("the small model's lookup failed", "lookup_failed"),
+    ("small model passed", "step_limit"),
+)
+
+
 @dataclass
 class Decision:
     """What the router decided for one run."""
@@ -280,6 +299,7 @@ class Decision:
     complexity: float
     escalated: bool = False
     escalation: str | None = None  # why the small model was replaced
+    escalation_kind: str | None = None  # the same, as one of ESCALATION_KINDS (for metrics)
     hidden: int = 0  # messages after the question that the large model does not see (the small's turns)
     first_choice: ToolChoice = "auto"  # the tool choice of the run's first turn, for a restart
 
@@ -381,6 +401,8 @@ class Router:
             "tools": [t.name for t in decision.tools],
             "decide_ms": round(decision.decide_ms, 3) if turns == 0 else 0.0,
             "escalated": decision.escalated,
+            "decided": decision.model,
+            "escalation": decision.escalation_kind,
             "complexity": round(decision.complexity, 2),
             "turn": turns + 1,
         }
@@ -414,6 +436,7 @@ class Router:
         response: ModelResponse | None = None,
     ) -> None:
         decision.escalated, decision.escalation = True, f"escalated: {why}"
+        decision.escalation_kind = next((k for p, k in ESCALATION_KINDS if why.startswith(p)), "other")
         decision.hidden = hide
         if response is not None:  # the small model reached for a tool the ranker left out: offer it
             offered = {t.name for t in decision.tools}

@@ -1,7 +1,8 @@
 """Prometheus metrics for the server, in a registry of their own (so tests can build many).
 
 Counts requests by endpoint and status, request latency, tokens per second, tool calls by tool and
-outcome, errors, and the queue's depth. The HTTP middleware and the service fill them in; this
+outcome, errors, the queue's depth, and (with the router) routes taken, escalations by kind and the
+time each routing decision took. The HTTP middleware and the service fill them in; this
 module only declares them and renders `/metrics`.
 """
 
@@ -52,6 +53,24 @@ class Metrics:
         self.tool_calls = Counter(
             "homelab_agent_tool_calls", "Tool calls by tool and outcome", ["tool", "outcome"], registry=r
         )
+        self.routes = Counter(
+            "homelab_agent_routes",
+            "Router decisions per run: the model chosen first, and whether the large one took over",
+            ["decided", "escalated"],
+            registry=r,
+        )
+        self.escalations = Counter(
+            "homelab_agent_escalations",
+            "Runs the small model handed to the large one, by why",
+            ["kind"],
+            registry=r,
+        )
+        self.route_seconds = Histogram(
+            "homelab_agent_route_decision_seconds",
+            "Time the router took to decide a run's tools and model",
+            buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+            registry=r,
+        )
         self.errors = Counter("homelab_agent_errors", "Failed runs by error type", ["kind"], registry=r)
         self.rejected = Counter(
             "homelab_agent_rejected", "Requests refused because the queue was full", registry=r
@@ -75,6 +94,15 @@ class Metrics:
         for step in result.steps:
             for call in step.tool_calls:
                 self.tool_calls.labels(call.name, "error" if call.is_error else "ok").inc()
+        routes = [step.route for step in result.steps if step.route]
+        if routes:
+            first, escalated = routes[0], next((r for r in routes if r.get("escalated")), None)
+            self.routes.labels(
+                str(first.get("decided", first.get("choice"))), "yes" if escalated else "no"
+            ).inc()
+            self.route_seconds.observe(float(first.get("decide_ms", 0.0)) / 1000)
+            if escalated is not None:
+                self.escalations.labels(str(escalated.get("escalation") or "other")).inc()
 
     def observe_failure(self, error: BaseException) -> None:
         """Record a run that ended in an error."""

@@ -103,6 +103,23 @@ async def test_metrics_count_requests_tool_calls_and_queue_depth() -> None:
     assert "homelab_agent_tokens_per_second" in text
 
 
+async def test_metrics_count_router_decisions_escalations_and_decision_time() -> None:
+    from agent.config import RouterSettings
+    from agent.messages import ModelResponse
+    from agent.router import Router
+
+    small = ScriptedModel([ModelResponse(text="")], model_name="small")
+    large = ScriptedModel([ToolCall(name="board__list_tasks"), "Two tasks."], model_name="large")
+    router = Router(small=small, large=large, settings=RouterSettings(mode="auto"))
+    question = {"messages": [{"role": "user", "content": "What tasks are open?"}]}
+    async with served(router) as service, running(service) as base, client(base, token=None) as http:
+        await http.post("/v1/chat/completions", json=question)
+        text = (await http.get("/metrics")).text
+    assert 'homelab_agent_routes_total{decided="small",escalated="yes"} 1.0' in text
+    assert 'homelab_agent_escalations_total{kind="empty"} 1.0' in text
+    assert "homelab_agent_route_decision_seconds_count 1.0" in text
+
+
 async def test_ask_works_over_streamable_http_with_the_bearer_token() -> None:
     model = ScriptedModel([ToolCall(name="board__list_tasks"), "Two tasks are open."])
     seen: list[str | None] = []
