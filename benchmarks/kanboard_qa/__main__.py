@@ -136,26 +136,18 @@ def _progress(partial: Path) -> Callable[[Outcome], None]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else None
-    models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+    config, make = _builder(args)
     questions = _questions(args)
-    opts = {
-        "constrained": args.constrained,
-        "warm": args.warm,
-        "max_tokens": args.max_tokens,
-        "threads": args.threads,
-    }
     if args.router:
         small_spec, large_spec = args.router.split(",", 1)
-        small = build(small_spec, model_settings(small_spec, config, **opts), models_dir)
-        large = build(large_spec, model_settings(large_spec, config, **opts), models_dir)
+        small, large = make(small_spec), make(large_spec)
         built = [small, large]
         routing = (config.router if config else RouterSettings()).model_copy(
             update={"mode": args.router_mode}
         )
         model: Model = Router(small=small, large=large, settings=routing, router_model=small)
     else:
-        model = build(args.model, model_settings(args.model, config, **opts), models_dir)
+        model = make(args.model)
         built = [model]
     label = _label(args)
     out = Path(args.out)
@@ -217,18 +209,9 @@ def _compare(argv: list[str]) -> int:
     parser.add_argument("--name", default="compare", help="file name of the combined report")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    config = load_config(args.config) if args.config else None
-    models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+    config, make = _builder(args)
     questions = _questions(args)
-    opts = {
-        "constrained": args.constrained,
-        "warm": args.warm,
-        "max_tokens": args.max_tokens,
-        "threads": args.threads,
-    }
-    alone = build(args.large, model_settings(args.large, config, **opts), models_dir)
-    small = build(args.small, model_settings(args.small, config, **opts), models_dir)
-    large = build(args.large, model_settings(args.large, config, **opts), models_dir)
+    alone, small, large = make(args.large), make(args.small), make(args.large)
     routing = (config.router if config else RouterSettings()).model_copy(update={"mode": "auto"})
     router = Router(small=small, large=large, settings=routing, router_model=small)
     cold = "" if args.warm else " cold"
@@ -286,6 +269,25 @@ def _compare(argv: list[str]) -> int:
     print(md.read_text())
     print(verdict)
     return 0
+
+
+def _builder(args: argparse.Namespace) -> tuple[Config | None, Callable[[str], Model]]:
+    """The config named by --config, and a function building a model by spec with the run's options."""
+    config = load_config(args.config) if args.config else None
+    models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+
+    def make(spec: str) -> Model:
+        settings = model_settings(
+            spec,
+            config,
+            constrained=args.constrained,
+            warm=args.warm,
+            max_tokens=args.max_tokens,
+            threads=args.threads,
+        )
+        return build(spec, settings, models_dir)
+
+    return config, make
 
 
 def _stem(spec: str) -> str:
