@@ -34,9 +34,14 @@ from agent.models.base import Model, TextSink
 from agent.toolsets.base import Toolset
 from agent.trace import RunResult, Step, ToolCallRecord
 
-__all__ = ["Agent", "Session", "StepHook", "default_system_prompt"]
+__all__ = ["CORRECTION_PREFIX", "ERROR_PREFIX", "Agent", "Session", "StepHook", "default_system_prompt"]
 
 log = structlog.get_logger(__name__)
+
+CORRECTION_PREFIX = (
+    "I could not use that:"  # starts the user turn that tells the model its output was unusable
+)
+ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for compact English text and JSON
 StepHook = Callable[[Step], Awaitable[None] | None]
@@ -132,7 +137,7 @@ class Agent:
                 state.messages.append(Message.assistant(response.raw or response.text))
                 state.messages.append(
                     Message.user(
-                        f"I could not use that: {problem}. Call one tool correctly, or answer in plain text."
+                        f"{CORRECTION_PREFIX} {problem}. Call one tool correctly, or answer in plain text."
                     )
                 )
             await _call_hook(on_step, step)
@@ -188,10 +193,10 @@ class Agent:
             result = await self.toolset.call_tool(call.name, call.arguments)
             text, is_error = result.text or "(no output)", result.is_error
         except ToolError as exc:
-            text, is_error = f"Error: {exc}", True
+            text, is_error = f"{ERROR_PREFIX}: {exc}", True
         else:
-            if is_error and not text.lower().startswith("error"):
-                text = f"Error: {text}"
+            if is_error and not text.lower().startswith(ERROR_PREFIX.lower()):
+                text = f"{ERROR_PREFIX}: {text}"
         text, truncated = truncate(text, self.settings.tool_result_tokens)
         seconds = time.perf_counter() - started
         log.info(

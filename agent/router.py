@@ -43,19 +43,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import structlog
 
 from agent.config import RouterSettings
 from agent.exceptions import ConfigError
+from agent.loop import CORRECTION_PREFIX, ERROR_PREFIX
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
 
 __all__ = [
-    "ESCALATION_KINDS",
     "Decision",
+    "Failure",
     "Router",
     "ToolRanker",
     "complexity",
@@ -67,7 +68,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-CORRECTION_PREFIX = "I could not use that:"  # how the loop tells the model its output was unusable
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _CACHE_SIZE = 512
@@ -242,10 +242,20 @@ def lookup_failed(messages: Sequence[Message]) -> bool:
         if m.role != "tool":
             break
         latest.append(m)
-    return bool(latest) and all(m.content.startswith("Error") for m in latest)
+    return bool(latest) and all(m.content.lower().startswith(ERROR_PREFIX.lower()) for m in latest)
 
 
-def failure(response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: bool = False) -> str | None:
+class Failure(NamedTuple):
+    """Why the small model's turn was not used: a short `kind` (a metrics label) and the details."""
+
+    kind: str  # unreadable, empty, call_as_text, unknown_tool, invalid_arguments, no_lookup,
+    # ungrounded, lookup_failed or step_limit
+    why: str
+
+
+def failure(
+    response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: bool = False
+) -> Failure | None:
     """Why `response` is unusable, or None.
 
     Unusable: a parse error, an empty answer, a tool call written out as text, a call to an unknown
@@ -253,39 +263,26 @@ def failure(response: ModelResponse, tools: Sequence[ToolSpec], *, first_turn: b
     looking anything up although tools were offered.
     """
     if response.parse_error:
-        return f"unreadable output: {response.parse_error}"
+        return Failure("unreadable", f"unreadable output: {response.parse_error}")
     if not response.tool_calls:
         text = response.text
         if not text.strip():
-            return "empty answer"
+            return Failure("empty", "empty answer")
         if '"arguments"' in text and any(f'"{t.name}"' in text for t in tools):
-            return "tool call written as text"
+            return Failure("call_as_text", "tool call written as text")
         if first_turn and tools:
-            return "answered without looking anything up"
+            return Failure("no_lookup", "answered without looking anything up")
         return None
     specs = {t.name: t for t in tools}
     for call in response.tool_calls:
         spec = specs.get(call.name)
         if spec is None:
-            return f"unknown tool {call.name!r}"
+            return Failure("unknown_tool", f"unknown tool {call.name!r}")
         validator = jsonschema.validators.validator_for(spec.parameters)(spec.parameters)
         error = next(iter(validator.iter_errors(call.arguments)), None)
         if error is not None:
-            return f"invalid arguments for {call.name}: {error.message}"
+            return Failure("invalid_arguments", f"invalid arguments for {call.name}: {error.message}")
     return None
-
-
-ESCALATION_KINDS = (  # why the small model was replaced: the start of the reason, and a short label
-    ("unreadable output", "unreadable"),
-    ("empty answer", "empty"),
-    ("tool call written as text", "call_as_text"),
-    ("unknown tool", "unknown_tool"),
-    ("invalid arguments", "invalid_arguments"),
-    ("answered without looking", "no_lookup"),
-    ("answer not grounded", "ungrounded"),
-    ("the small model's lookup failed", "lookup_failed"),
-    ("small model passed", "step_limit"),
-)
 
 
 @dataclass
@@ -297,11 +294,14 @@ class Decision:
     tools: list[ToolSpec]
     decide_ms: float
     complexity: float
-    escalated: bool = False
-    escalation: str | None = None  # why the small model was replaced
-    escalation_kind: str | None = None  # the same, as one of ESCALATION_KINDS (for metrics)
+    escalation: Failure | None = None  # why the small model was replaced, once it was
     hidden: int = 0  # messages after the question that the large model does not see (the small's turns)
     first_choice: ToolChoice = "auto"  # the tool choice of the run's first turn, for a restart
+
+    @property
+    def escalated(self) -> bool:
+        """Whether the large model took over from the small one."""
+        return self.escalation is not None
 
 
 @dataclass
@@ -359,9 +359,12 @@ class Router:
         restart = len(messages) - start  # hide all of the small model's turns from the large one
         if decision.model == "small" and checking and not decision.escalated:
             if turns >= s.small_max_steps:
-                self._escalate(decision, f"small model passed {s.small_max_steps} steps", hide=restart)
+                why = Failure("step_limit", f"small model passed {s.small_max_steps} steps")
+                self._escalate(decision, why, hide=restart)
             elif lookup_failed(messages):
-                self._escalate(decision, "the small model's lookup failed", hide=restart)
+                self._escalate(
+                    decision, Failure("lookup_failed", "the small model's lookup failed"), hide=restart
+                )
         if decision.model == "large" or decision.escalated:
             response = await self._ask_large(messages, start, decision, on_text, tool_choice)
         else:
@@ -387,7 +390,7 @@ class Router:
                 and not response.tool_calls
                 and not grounded(response.text, messages)
             ):
-                problem, hide = "answer not grounded in the tool results", restart
+                problem, hide = Failure("ungrounded", "answer not grounded in the tool results"), restart
             if problem is not None:
                 self._escalate(decision, problem, tools=tools, response=response, hide=hide)
                 response = await self._ask_large(messages, start, decision, on_text, tool_choice)
@@ -397,12 +400,12 @@ class Router:
             "model": response.model
             or (self.large.name if decision.escalated or decision.model == "large" else self.small.name),
             "choice": "large" if decision.escalated else decision.model,
-            "reason": decision.escalation if decision.escalated else decision.reason,
+            "reason": f"escalated: {decision.escalation.why}" if decision.escalation else decision.reason,
             "tools": [t.name for t in decision.tools],
             "decide_ms": round(decision.decide_ms, 3) if turns == 0 else 0.0,
             "escalated": decision.escalated,
             "decided": decision.model,
-            "escalation": decision.escalation_kind,
+            "escalation": decision.escalation.kind if decision.escalation else None,
             "complexity": round(decision.complexity, 2),
             "turn": turns + 1,
         }
@@ -429,15 +432,13 @@ class Router:
     def _escalate(
         self,
         decision: Decision,
-        why: str,
+        why: Failure,
         *,
         hide: int,
         tools: Sequence[ToolSpec] = (),
         response: ModelResponse | None = None,
     ) -> None:
-        decision.escalated, decision.escalation = True, f"escalated: {why}"
-        decision.escalation_kind = next((k for p, k in ESCALATION_KINDS if why.startswith(p)), "other")
-        decision.hidden = hide
+        decision.escalation, decision.hidden = why, hide
         if response is not None:  # the small model reached for a tool the ranker left out: offer it
             offered = {t.name for t in decision.tools}
             for call in response.tool_calls:
@@ -445,7 +446,9 @@ class Router:
                 if extra is not None:
                     decision.tools.append(extra)
                     offered.add(extra.name)
-        log.info("router.escalate", reason=why, small=self.small.name, large=self.large.name)
+        log.info(
+            "router.escalate", kind=why.kind, reason=why.why, small=self.small.name, large=self.large.name
+        )
 
     async def _decision(
         self, messages: Sequence[Message], q: int | None, tools: Sequence[ToolSpec], *, new_run: bool

