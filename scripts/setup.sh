@@ -19,6 +19,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+# dev: the test suite also runs with the clock moved (scripts/test.sh needs faketime in CI)
+if [[ "$extras" == *dev* ]] && ! command -v faketime >/dev/null 2>&1 \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing system packages: faketime" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "error: Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }
 

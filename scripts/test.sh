@@ -14,3 +14,15 @@ echo "== mypy" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
 .venv/bin/pytest -q -p no:cacheprovider "$@"
+
+# Nothing may depend on today's date: the suite again, a year ahead and a month back.
+if command -v faketime >/dev/null 2>&1; then
+  for shift in +365d -30d; do
+    echo "== pytest with the clock moved $shift" >&2
+    faketime -f "$shift" .venv/bin/pytest -q -p no:cacheprovider -m "not real_model" "$@"
+  done
+elif [ "${CI:-}" = true ]; then
+  echo "error: faketime is missing (scripts/setup.sh dev installs it)" >&2; exit 1
+else
+  echo "warning: faketime is not installed: the suite was not run with the clock moved" >&2
+fi

@@ -1,8 +1,10 @@
 """Replays every recorded exchange with a real Kanboard 1.2.53 against the demo board.
 
 The demo board is also the fake the other tests use, so this pins both: same HTTP status, same
-error objects, same result types (false vs null vs []), same key sets, string-keyed maps, and, for
-data that does not depend on the clock, the same counts. Writes are replayed in order on one fresh
+error objects, same result types (false vs null vs []), same key sets, string-keyed maps, and the
+same counts. The samples (`data/api-samples.json`, recorded on the day in their `generated_at`)
+carry absolute dates such as `due:<2026-11-21`, so the board is built with its clock stopped at
+that moment: the replay means the same on any day. Writes are replayed in order on one fresh
 board, so later samples see the tasks, comments and subtasks earlier ones created.
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,28 +36,29 @@ _CREDENTIALS = {
 }
 
 
-def samples_path() -> Path:
-    """api-samples.json: $HOMELAB_AGENT_SHARED, else the shared/ directory beside the repository."""
-    shared = os.environ.get("HOMELAB_AGENT_SHARED")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / ".." / "shared"
-    return base / "kanboard" / "api-samples.json"
+SAMPLES = Path(__file__).parent / "data" / "api-samples.json"
 
 
-def load_samples() -> list[dict[str, Any]]:
-    path = samples_path()
-    assert path.is_file(), (
-        f"the recorded Kanboard samples are missing: {path} does not exist. "
-        "Set HOMELAB_AGENT_SHARED to the directory that holds kanboard/api-samples.json."
-    )
-    samples: list[dict[str, Any]] = json.loads(path.read_text())["samples"]
+def load_recording(path: Path = SAMPLES) -> dict[str, Any]:
+    """The recording: `samples` and `generated_at`, read from inside the repository."""
+    assert path.is_file(), f"the recorded Kanboard samples are missing: {path} does not exist"
+    recording: dict[str, Any] = json.loads(path.read_text())
+    return recording
+
+
+def load_samples(path: Path = SAMPLES) -> list[dict[str, Any]]:
+    """Every recorded exchange, in the order it was recorded."""
+    samples: list[dict[str, Any]] = load_recording(path)["samples"]
     return samples
 
 
-def _clock_dependent(sample: dict[str, Any]) -> bool:
-    return "Overdue" in (sample.get("method") or "") or "due:" in json.dumps(sample.get("request"))
+def recorded_board() -> DemoBoard:
+    """A fresh demo board whose clock stands still at the moment the samples were recorded."""
+    recorded_at = datetime.fromisoformat(load_recording()["generated_at"]).timestamp()
+    return DemoBoard(load_seed(), clock=lambda: recorded_at)
 
 
-def assert_same_shape(expected: Any, actual: Any, where: str, *, counts: bool) -> None:
+def assert_same_shape(expected: Any, actual: Any, where: str) -> None:
     """`actual` has the shape of `expected`: types, key sets, string-keyed maps, list counts."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r:.80}"
@@ -64,19 +67,16 @@ def assert_same_shape(expected: Any, actual: Any, where: str, *, counts: bool) -
             return
         assert set(actual) == set(expected), f"{where}: keys differ: {set(actual) ^ set(expected)}"
         for key, value in expected.items():
-            assert_same_shape(value, actual[key], f"{where}.{key}", counts=counts)
+            assert_same_shape(value, actual[key], f"{where}.{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list), f"{where}: expected a list, got {actual!r:.80}"
         items = [item for item in expected if not (isinstance(item, str) and _TOTAL.fullmatch(item))]
         totals = [
             int(m.group(1)) for item in expected if isinstance(item, str) and (m := _TOTAL.fullmatch(item))
         ]
-        if counts:
-            assert len(actual) == (totals[0] if totals else len(items)), f"{where}: count differs"
-        elif items:
-            assert actual, f"{where}: expected items, got []"
+        assert len(actual) == (totals[0] if totals else len(items)), f"{where}: count differs"
         for index, (want, got) in enumerate(zip(items, actual, strict=False)):
-            assert_same_shape(want, got, f"{where}[{index}]", counts=counts)
+            assert_same_shape(want, got, f"{where}[{index}]")
     elif expected is not None and actual is not None:
         assert _kind(actual) == _kind(expected), f"{where}: expected {_kind(expected)}, got {actual!r:.80}"
 
@@ -107,7 +107,7 @@ def check(sample: dict[str, Any], response: httpx.Response) -> None:
     if not isinstance(want, dict | list):
         assert got == want, f"{name}: result {got!r} != {want!r}"
         return
-    assert_same_shape(want, got, name, counts=not _clock_dependent(sample))
+    assert_same_shape(want, got, name)
 
 
 def build_request(sample: dict[str, Any], url: str) -> httpx.Request:
@@ -145,21 +145,27 @@ def test_the_recorded_samples_are_there_and_cover_reads_writes_and_errors() -> N
 
 
 async def test_demo_board_in_process_answers_every_sample_like_kanboard() -> None:
-    async with asgi_client(DemoBoard(load_seed())) as (client, url):
+    async with asgi_client(recorded_board()) as (client, url):
         for sample in load_samples():
             check(sample, await client.send(build_request(sample, url)))
 
 
 async def test_demo_board_over_real_http_answers_every_sample_like_kanboard() -> None:
-    with loopback_server(DemoBoard(load_seed())) as url:
+    with loopback_server(recorded_board()) as url:
         async with httpx.AsyncClient() as client:
             for sample in load_samples():
                 check(sample, await client.send(build_request(sample, url)))
 
 
-def test_a_missing_samples_file_fails_with_a_clear_message(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("HOMELAB_AGENT_SHARED", str(tmp_path))
+def test_a_missing_samples_file_fails_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="samples are missing"):
-        load_samples()
+        load_samples(tmp_path / "api-samples.json")
+
+
+def test_the_replay_does_not_depend_on_todays_date() -> None:
+    recorded = datetime.fromisoformat(load_recording()["generated_at"])
+    assert recorded_board().clock() == recorded.timestamp()
+    searches = [
+        s for s in load_samples() if "due:<" + recorded.date().isoformat() in json.dumps(s.get("request"))
+    ]
+    assert searches, "the samples hold a search with the recording day's date"
