@@ -1,6 +1,7 @@
 """`python -m benchmarks.kanboard_qa`: run a configuration, or combine result files into one report.
 
     python -m benchmarks.kanboard_qa --model /tmp/models/q05.gguf --constrained on --subset 12
+    python -m benchmarks.kanboard_qa --model /tmp/models/q15.gguf --board household
     python -m benchmarks.kanboard_qa --router /tmp/models/q05.gguf,/tmp/models/q15.gguf
     python -m benchmarks.kanboard_qa compare /tmp/models/q05.gguf /tmp/models/q15.gguf --subset 10
     python -m benchmarks.kanboard_qa report bench-out/*.json --out bench-out
@@ -10,7 +11,9 @@ A model is a name from the config's `[models]` (with --config) or a path to a GG
 temperature 0. `--warm off` clears the model's KV and prompt caches before every question: through
 the model's `reset()`/`clear_cache()` when it has one, else by turning its saved-state cache off
 and sending a throwaway one-line request, which evicts the cached prompt. Each run writes
-LABEL.json, LABEL.md and LABEL.png into --out. `compare SMALL LARGE` runs always-LARGE (all tools)
+LABEL.json, LABEL.md and LABEL.png into --out. `--board` picks the boards asked (default: all of
+them, each in its own rows: `homelab`, the board the tools were developed on, and `household`, held
+out and never used for tuning). `compare SMALL LARGE` runs always-LARGE (all tools)
 and the router over SMALL and LARGE side by side in one run, question by question, and prints
 whether the router meets its target (median latency at most half, accuracy within 3 points).
 """
@@ -33,7 +36,7 @@ from agent.messages import Message
 from agent.models.base import Model
 from agent.models.settings import ModelSettings
 from agent.router import Router
-from benchmarks.kanboard_qa.questions import QUESTIONS, Question, pick
+from benchmarks.kanboard_qa.questions import Question, pick
 from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
 from benchmarks.kanboard_qa.runner import (
     Contender,
@@ -44,6 +47,7 @@ from benchmarks.kanboard_qa.runner import (
     run_questions,
     run_side_by_side,
 )
+from benchmarks.kanboard_qa.suites import Suite, suites
 
 DEFAULT_OUT = Path("bench-out")
 
@@ -137,7 +141,6 @@ def _progress(partial: Path) -> Callable[[Outcome], None]:
 
 def _run(args: argparse.Namespace) -> int:
     config, make = _builder(args)
-    questions = _questions(args)
     if args.router:
         small_spec, large_spec = args.router.split(",", 1)
         small, large = make(small_spec), make(large_spec)
@@ -152,8 +155,6 @@ def _run(args: argparse.Namespace) -> int:
     label = _label(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    partial = out / f"{_slug(label)}.partial.jsonl"
-    partial.write_text("")
     settings = _agent_settings(args, config)
     described = {
         "model": args.model,
@@ -167,34 +168,41 @@ def _run(args: argparse.Namespace) -> int:
         "max_steps": args.max_steps,
         "max_tokens": args.max_tokens,
         "threads": args.threads,
-        "questions": [q.id for q in questions],
     }
+    runs: list[Results] = []
 
-    async def ask_all() -> Results:
+    async def ask_all() -> None:
         try:
-            return await run_questions(
-                model,
-                questions,
-                label=label,
-                config=described,
-                agent_settings=settings,
-                reset=None if args.warm else cold_reset(built),
-                on_outcome=_progress(partial),
-            )
+            for suite in suites(args.board):
+                questions = _questions(args, suite)
+                partial = out / f"{_slug(label)}-{suite.name}.partial.jsonl"
+                partial.write_text("")
+                results = await run_questions(
+                    model,
+                    questions,
+                    label=label,
+                    config={**described, "questions": [q.id for q in questions]},
+                    agent_settings=settings,
+                    reset=None if args.warm else cold_reset(built),
+                    on_outcome=_progress(partial),
+                    suite=suite,
+                )
+                partial.unlink()
+                path = out / f"{_slug(label)}-{suite.name}.json"
+                path.write_text(results.model_dump_json(indent=1))
+                runs.append(results)
+                s = summarise(results)
+                print(
+                    f"{label} [{suite.name}]: accuracy {s.accuracy:.0%} over {s.n}, "
+                    f"median {s.median_s:.1f}s, p90 {s.p90_s:.1f}s -> {path}"
+                )
         finally:
             for m in built:
                 await m.aclose()
 
-    results = anyio.run(ask_all)
-    partial.unlink()
-    path = out / f"{_slug(label)}.json"
-    path.write_text(results.model_dump_json(indent=1))
-    md, png = write_report([results], out, _slug(label))
-    s = summarise(results)
-    print(
-        f"{label}: accuracy {s.accuracy:.0%} over {s.n}, median {s.median_s:.1f}s, p90 {s.p90_s:.1f}s "
-        f"-> {path}, {md}, {png}"
-    )
+    anyio.run(ask_all)
+    md, png = write_report(runs, out, _slug(label))
+    print(f"report: {md}, {png}")
     return 0
 
 
@@ -210,7 +218,6 @@ def _compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     config, make = _builder(args)
-    questions = _questions(args)
     alone, small, large = make(args.large), make(args.small), make(args.large)
     routing = (config.router if config else RouterSettings()).model_copy(update={"mode": "auto"})
     router = Router(small=small, large=large, settings=routing, router_model=small)
@@ -223,7 +230,6 @@ def _compare(argv: list[str]) -> int:
         "max_steps": args.max_steps,
         "max_tokens": args.max_tokens,
         "threads": args.threads,
-        "questions": [q.id for q in questions],
     }
     contenders = [
         Contender(
@@ -241,36 +247,50 @@ def _compare(argv: list[str]) -> int:
     ]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    partial = out / f"{args.name}.partial.jsonl"
-    partial.write_text("")
+    runs: list[list[Results]] = []
 
-    progress = _progress(partial)
-
-    def show(label: str, outcome: Outcome) -> None:
-        progress(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
-
-    async def ask_all() -> list[Results]:
+    async def ask_all() -> None:
         try:
-            return await run_side_by_side(
-                contenders,
-                questions,
-                agent_settings=_agent_settings(args, config),
-                on_outcome=show,
-            )
+            for suite in suites(args.board):
+                partial = out / f"{args.name}-{suite.name}.partial.jsonl"
+                partial.write_text("")
+                questions = _questions(args, suite)
+                both = await run_side_by_side(
+                    [
+                        Contender(
+                            c.label, c.model, c.reset, {**c.config, "questions": [q.id for q in questions]}
+                        )
+                        for c in contenders
+                    ],
+                    questions,
+                    agent_settings=_agent_settings(args, config),
+                    on_outcome=_labelled(_progress(partial)),
+                    suite=suite,
+                )
+                partial.unlink()
+                for results in both:
+                    name = f"{args.name}-{_slug(results.label)}-{suite.name}.json"
+                    (out / name).write_text(results.model_dump_json(indent=1))
+                runs.append(both)
         finally:
             for m in (alone, small, large):
                 await m.aclose()
 
-    both = anyio.run(ask_all)
-    partial.unlink()
-    for results in both:
-        (out / f"{args.name}-{_slug(results.label)}.json").write_text(results.model_dump_json(indent=1))
-    md, _ = write_report(both, out, args.name)
-    verdict = router_verdict(both[0], both[1])
-    md.write_text(md.read_text() + f"\n## Router target\n\n{verdict}\n")
+    anyio.run(ask_all)
+    md, _ = write_report([r for both in runs for r in both], out, args.name)
+    verdicts = [f"- {both[0].board}: {router_verdict(both[0], both[1])}" for both in runs]
+    md.write_text(md.read_text() + "\n## Router target\n\n" + "\n".join(verdicts) + "\n")
     print(md.read_text())
-    print(verdict)
     return 0
+
+
+def _labelled(progress: Callable[[Outcome], None]) -> Callable[[str, Outcome], None]:
+    """Progress lines that say which contender answered."""
+
+    def show(label: str, outcome: Outcome) -> None:
+        progress(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
+
+    return show
 
 
 def _builder(args: argparse.Namespace) -> tuple[Config | None, Callable[[str], Model]]:
@@ -296,9 +316,20 @@ def _stem(spec: str) -> str:
     return Path(spec).stem if spec.endswith(".gguf") else spec
 
 
-def _questions(args: argparse.Namespace) -> list[Question]:
-    ids = args.questions.split(",") if args.questions else ()
-    return pick(QUESTIONS, subset=args.subset, ids=ids, writes=args.writes)
+def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
+    """The questions of `suite` this run asks: those of --questions on this board, else --subset."""
+    if not args.questions:
+        return pick(suite.questions, subset=args.subset, writes=args.writes)
+    wanted = args.questions.split(",")
+    unknown = set(wanted) - {q.id for each in suites("all") for q in each.questions}
+    if unknown:
+        raise SystemExit(f"unknown question ids: {', '.join(sorted(unknown))}")
+    here = {q.id for q in suite.questions}
+    return (
+        pick(suite.questions, ids=[i for i in wanted if i in here], writes=args.writes)
+        if here & set(wanted)
+        else []
+    )
 
 
 def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSettings:
@@ -315,6 +346,9 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
     parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
+    parser.add_argument(
+        "--board", default="all", help="boards to ask about: homelab, household (held out), or all"
+    )
     parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"
     )

@@ -15,7 +15,20 @@ from benchmarks.kanboard_qa.board import Board
 from benchmarks.kanboard_qa.scoring import DONT_KNOW, Fact, Truth, date_fact, normalise, number_fact
 from tools.kanboard.models import Task, User
 
-__all__ = ["CATEGORIES", "QUESTIONS", "SMOKE", "Question", "pick", "person_fact", "task_fact"]
+__all__ = [
+    "CATEGORIES",
+    "QUESTIONS",
+    "SMOKE",
+    "Question",
+    "closed_fact",
+    "dont_know",
+    "due_fact",
+    "only",
+    "owner_fact",
+    "person_fact",
+    "pick",
+    "task_fact",
+]
 
 CATEGORIES = ("lookup", "people", "dates", "details", "aggregate", "multistep", "unanswerable", "write")
 
@@ -60,18 +73,18 @@ def _not(tasks: Sequence[Task]) -> list[Fact]:
     return [task_fact(t, loose=False) for t in tasks]
 
 
-def _only(listed: Sequence[Task], others: Sequence[Task]) -> Truth:
+def only(listed: Sequence[Task], others: Sequence[Task]) -> Truth:
     """Exactly `listed`: all of them named, none of `others`."""
     ids = {t.id for t in listed}
     return Truth(required=_tasks(listed), forbidden=_not([t for t in others if t.id not in ids]))
 
 
-def _owner(b: Board, task: Task) -> Fact:
+def owner_fact(b: Board, task: Task) -> Fact:
     user = b.owner(task)
     return person_fact(user) if user else Fact.of("nobody", "unassigned", "no one", "not assigned")
 
 
-def _due(b: Board, task: Task) -> Fact:
+def due_fact(b: Board, task: Task) -> Fact:
     day = b.due_day(task)
     assert day is not None, f"task #{task.id} has no due date"
     return date_fact(day, b.today)
@@ -82,7 +95,7 @@ def _days_to_due(b: Board, task: Task) -> int | None:
     return None if day is None else (day - b.today).days
 
 
-def _closed_on(b: Board, task: Task) -> Fact:
+def closed_fact(b: Board, task: Task) -> Fact:
     assert task.date_completed is not None, f"task #{task.id} is not closed"
     return date_fact(b.local(task.date_completed).date(), b.today)
 
@@ -91,7 +104,7 @@ def _most_overdue(b: Board) -> Task:
     return min(b.overdue(), key=lambda t: t.date_due or b.now)
 
 
-def _dont_know(b: Board) -> Truth:
+def dont_know(b: Board) -> Truth:
     return Truth(required=[DONT_KNOW])
 
 
@@ -108,35 +121,35 @@ QUESTIONS: list[Question] = [
         "overdue-homelab",
         "lookup",
         "What's overdue in Homelab?",
-        lambda b: _only(b.overdue("Homelab"), b.open_tasks("Homelab") + b.overdue()),
+        lambda b: only(b.overdue("Homelab"), b.open_tasks("Homelab") + b.overdue()),
         "overdue_tasks",
     ),
     _q(
         "overdue-web",
         "lookup",
         "What is overdue in the Website Redesign project?",
-        lambda b: _only(b.overdue("Website Redesign"), b.open_tasks("Website Redesign")),
+        lambda b: only(b.overdue("Website Redesign"), b.open_tasks("Website Redesign")),
         "overdue_tasks",
     ),
     _q(
         "overdue-all",
         "lookup",
         "Which tasks are overdue, across all projects?",
-        lambda b: _only(b.overdue(), b.open_tasks()),
+        lambda b: only(b.overdue(), b.open_tasks()),
         "overdue_tasks",
     ),
     _q(
         "in-progress",
         "lookup",
         "Show me the Homelab board: what is in progress right now?",
-        lambda b: _only(b.in_column("Homelab", "In Progress"), b.in_column("Homelab", "Backlog")),
+        lambda b: only(b.in_column("Homelab", "In Progress"), b.in_column("Homelab", "Backlog")),
         "show_board",
     ),
     _q(
         "waiting-parts",
         "lookup",
         "What is waiting on parts in Homelab?",
-        lambda b: _only(b.in_column("Homelab", "Waiting on Parts"), b.in_column("Homelab", "Ready")),
+        lambda b: only(b.in_column("Homelab", "Waiting on Parts"), b.in_column("Homelab", "Ready")),
         "show_board",
     ),
     _q(
@@ -150,14 +163,14 @@ QUESTIONS: list[Question] = [
         "q4-backlog",
         "lookup",
         "What is in the backlog of Q4 Planning?",
-        lambda b: _only(b.in_column("Q4 Planning", "Backlog"), b.in_column("Q4 Planning", "Ready")),
+        lambda b: only(b.in_column("Q4 Planning", "Backlog"), b.in_column("Q4 Planning", "Ready")),
         "show_board",
     ),
     _q(
         "tag-zfs",
         "lookup",
         "Find the tasks tagged zfs.",
-        lambda b: _only([t for t in b.tasks if "zfs" in b.tags[t.id]], b.open_tasks("Homelab")),
+        lambda b: only([t for t in b.tasks if "zfs" in b.tags[t.id]], b.open_tasks("Homelab")),
         "search_tasks",
     ),
     # People
@@ -165,35 +178,35 @@ QUESTIONS: list[Question] = [
         "dave",
         "people",
         "What is Dave working on?",
-        lambda b: _only(b.owned_by("dave"), b.owned_by("dave", open_only=False) + b.owned_by("alice")),
+        lambda b: only(b.owned_by("dave"), b.owned_by("dave", open_only=False) + b.owned_by("alice")),
         "tasks_of",
     ),
     _q(
         "alice",
         "people",
         "What's on Alice's plate?",
-        lambda b: _only(b.owned_by("alice"), b.owned_by("bob")),
+        lambda b: only(b.owned_by("alice"), b.owned_by("bob")),
         "tasks_of",
     ),
     _q(
         "bob",
         "people",
         "Which open tasks does Bob have?",
-        lambda b: _only(b.owned_by("bob"), b.owned_by("bob", open_only=False) + b.owned_by("dave")),
+        lambda b: only(b.owned_by("bob"), b.owned_by("bob", open_only=False) + b.owned_by("dave")),
         "tasks_of",
     ),
     _q(
         "carol-open",
         "people",
         "Which of Carol's tasks are still open?",
-        lambda b: _only(b.owned_by("carol"), b.owned_by("carol", open_only=False)),
+        lambda b: only(b.owned_by("carol"), b.owned_by("carol", open_only=False)),
         "tasks_of",
     ),
     _q(
         "vlan-owner",
         "people",
         "Who is assigned to the VLAN segmentation task?",
-        lambda b: Truth(required=[_owner(b, b.titled("VLAN segmentation"))]),
+        lambda b: Truth(required=[owner_fact(b, b.titled("VLAN segmentation"))]),
         "search_tasks",
         "get_task",
     ),
@@ -201,7 +214,7 @@ QUESTIONS: list[Question] = [
         "tls-owner",
         "people",
         "Who is working on renewing the wildcard TLS cert?",
-        lambda b: Truth(required=[_owner(b, b.titled("wildcard TLS"))]),
+        lambda b: Truth(required=[owner_fact(b, b.titled("wildcard TLS"))]),
         "search_tasks",
         "get_task",
     ),
@@ -226,7 +239,7 @@ QUESTIONS: list[Question] = [
         "k3s-due",
         "dates",
         "When is the k3s upgrade due?",
-        lambda b: Truth(required=[_due(b, b.titled("k3s cluster"))]),
+        lambda b: Truth(required=[due_fact(b, b.titled("k3s cluster"))]),
         "search_tasks",
         "get_task",
     ),
@@ -234,7 +247,7 @@ QUESTIONS: list[Question] = [
         "domain-due",
         "dates",
         "When does the domain lab.example.net need renewing?",
-        lambda b: Truth(required=[_due(b, b.titled("Renew domain"))]),
+        lambda b: Truth(required=[due_fact(b, b.titled("Renew domain"))]),
         "search_tasks",
         "get_task",
     ),
@@ -242,7 +255,7 @@ QUESTIONS: list[Question] = [
         "due-week",
         "dates",
         "What is due in the next 7 days?",
-        lambda b: _only(
+        lambda b: only(
             b.due_within(7),
             [t for t in b.open_tasks() if t not in b.due_within(7) and t.date_due and t.date_due > b.now],
         ),
@@ -252,7 +265,7 @@ QUESTIONS: list[Question] = [
         "due-tomorrow",
         "dates",
         "What is due tomorrow?",
-        lambda b: _only(
+        lambda b: only(
             [t for t in b.open_tasks() if _days_to_due(b, t) == 1],
             b.due_within(7),
         ),
@@ -262,7 +275,7 @@ QUESTIONS: list[Question] = [
         "kuma-done",
         "dates",
         "When was the Uptime Kuma monitoring deployed (the task closed)?",
-        lambda b: Truth(required=[_closed_on(b, b.titled("Uptime Kuma"))]),
+        lambda b: Truth(required=[closed_fact(b, b.titled("Uptime Kuma"))]),
         "search_tasks",
         "get_task",
     ),
@@ -397,7 +410,9 @@ QUESTIONS: list[Question] = [
         "blocker-owner",
         "multistep",
         "Who owns the task that blocks the Nextcloud restore test, and when is it due?",
-        lambda b: Truth(required=[_owner(b, b.titled("failing disk")), _due(b, b.titled("failing disk"))]),
+        lambda b: Truth(
+            required=[owner_fact(b, b.titled("failing disk")), due_fact(b, b.titled("failing disk"))]
+        ),
         "get_task",
     ),
     _q(
@@ -407,7 +422,7 @@ QUESTIONS: list[Question] = [
         lambda b: Truth(
             required=[
                 task_fact(_most_overdue(b)),
-                _owner(b, _most_overdue(b)),
+                owner_fact(b, _most_overdue(b)),
             ]
         ),
         "overdue_tasks",
@@ -416,7 +431,7 @@ QUESTIONS: list[Question] = [
         "dave-overdue",
         "multistep",
         "Which of Dave's Homelab tasks are overdue?",
-        lambda b: _only([t for t in b.overdue("Homelab") if t.owner_id == b.user("dave").id], b.overdue()),
+        lambda b: only([t for t in b.overdue("Homelab") if t.owner_id == b.user("dave").id], b.overdue()),
         "tasks_of",
         "overdue_tasks",
     ),
@@ -424,7 +439,7 @@ QUESTIONS: list[Question] = [
         "alice-overdue",
         "multistep",
         "Which of Alice's tasks are overdue?",
-        lambda b: _only([t for t in b.overdue() if t.owner_id == b.user("alice").id], b.overdue()),
+        lambda b: only([t for t in b.overdue() if t.owner_id == b.user("alice").id], b.overdue()),
         "tasks_of",
         "overdue_tasks",
     ),
@@ -438,20 +453,20 @@ QUESTIONS: list[Question] = [
         "get_task",
     ),
     # The tools cannot answer these: the agent should say it does not know
-    _q("no-task", "unanswerable", "When is the etcd snapshot task due?", _dont_know, "search_tasks"),
-    _q("no-person", "unanswerable", "What is Frank working on?", _dont_know, "tasks_of"),
+    _q("no-task", "unanswerable", "When is the etcd snapshot task due?", dont_know, "search_tasks"),
+    _q("no-person", "unanswerable", "What is Frank working on?", dont_know, "tasks_of"),
     _q(
         "no-project",
         "unanswerable",
         "What's the budget of the Mars Colony project?",
-        _dont_know,
+        dont_know,
         "list_projects",
     ),
     _q(
         "no-secret",
         "unanswerable",
         "What is the Wi-Fi password of the IoT network?",
-        _dont_know,
+        dont_know,
         "search_tasks",
     ),
 ]

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from benchmarks.kanboard_qa.questions import CATEGORIES
 from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.kanboard_qa.scoring import percentile
+from benchmarks.kanboard_qa.suites import SUITES
 
 __all__ = ["Summary", "load", "markdown", "plot", "router_verdict", "summarise", "write_report"]
 
@@ -24,6 +25,7 @@ class Summary(BaseModel):
     """One configuration in numbers."""
 
     label: str
+    board: str
     n: int
     accuracy: float
     valid_calls: float  # share of questions with no unreadable output and no invalid tool call
@@ -58,6 +60,7 @@ def summarise(results: Results) -> Summary:
     }
     return Summary(
         label=results.label,
+        board=results.board,
         n=len(out),
         accuracy=sum(o.correct for o in out) / n,
         valid_calls=sum(o.valid_calls for o in out) / n,
@@ -80,8 +83,11 @@ def load(path: Path) -> Results:
     """A results file written by a run, or the `.partial.jsonl` a run cut short left behind."""
     if path.name.endswith(".partial.jsonl"):
         lines = [line for line in path.read_text().splitlines() if line.strip()]
-        label = path.name.removesuffix(".partial.jsonl") + " (partial)"
-        return Results(label=label, outcomes=[Outcome.model_validate_json(line) for line in lines])
+        stem = path.name.removesuffix(".partial.jsonl")
+        board = next((name for name in SUITES if stem.endswith(f"-{name}")), "homelab")
+        label = stem.removesuffix(f"-{board}") + " (partial)"
+        outcomes = [Outcome.model_validate_json(line) for line in lines]
+        return Results(label=label, board=board, outcomes=outcomes)
     return Results.model_validate_json(path.read_text())
 
 
@@ -91,15 +97,15 @@ def markdown(all_results: Sequence[Results]) -> str:
     lines = [
         "# Kanboard question benchmark",
         "",
-        "| configuration | n | accuracy | valid calls | median s | p90 s | prefill s | decode s | tool s "
-        "| steps | prompt tok | cached | small share | escalated | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | board | n | accuracy | valid calls | median s | p90 s | prefill s | decode s "
+        "| tool s | steps | prompt tok | cached | small share | escalated | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in rows:
         small = f"{s.small_share:.0%}" if s.small_share is not None else "-"
         escalated = str(s.escalations) if s.escalations is not None else "-"
         lines.append(
-            f"| {s.label} | {s.n} | {s.accuracy:.0%} | {s.valid_calls:.0%} | {s.median_s:.1f} "
+            f"| {s.label} | {s.board} | {s.n} | {s.accuracy:.0%} | {s.valid_calls:.0%} | {s.median_s:.1f} "
             f"| {s.p90_s:.1f} | {s.prefill_s:.1f} | {s.decode_s:.1f} | {s.tool_s:.2f} | {s.steps:.1f} "
             f"| {s.tokens_in:.0f} | {s.cached_share:.0%} | {small} | {escalated} | {s.errors} |"
         )
@@ -112,16 +118,16 @@ def markdown(all_results: Sequence[Results]) -> str:
         "",
     ]
     present = [c for c in CATEGORIES if any(c in s.by_category for s in rows)]
-    lines.append("| configuration | " + " | ".join(present) + " |")
-    lines.append("|---|" + "---:|" * len(present))
+    lines.append("| configuration | board | " + " | ".join(present) + " |")
+    lines.append("|---|---|" + "---:|" * len(present))
     for s in rows:
         cells = [f"{s.by_category[c]:.0%}" if c in s.by_category else "-" for c in present]
-        lines.append(f"| {s.label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {s.label} | {s.board} | " + " | ".join(cells) + " |")
     for results in all_results:
         wrong = [o for o in results.outcomes if not o.correct]
         if not wrong:
             continue
-        lines += ["", f"## Wrong answers: {results.label}", ""]
+        lines += ["", f"## Wrong answers: {results.label} [{results.board}]", ""]
         for o in wrong:
             why = "; ".join(
                 filter(
@@ -178,7 +184,7 @@ def plot(all_results: Sequence[Results], path: Path) -> None:
             xerr=[[0.0], [max(0.0, s.p90_s - s.median_s)]],
             fmt="o",
             capsize=3,
-            label=f"{s.label} ({s.accuracy:.0%}, {s.median_s:.1f}s)",
+            label=f"{s.label} [{s.board}] ({s.accuracy:.0%}, {s.median_s:.1f}s)",
         )
     ax.legend(fontsize=7, loc="upper right")
     ax.set_xlabel("median latency per question, s (bar: to p90)")

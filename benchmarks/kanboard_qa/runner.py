@@ -34,9 +34,9 @@ from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
 from agent.trace import RunResult, Step
 from benchmarks.kanboard_qa.board import snapshot
-from benchmarks.kanboard_qa.questions import QUESTIONS, Question
+from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
-from tools.kanboard.demo import demo_transport
+from benchmarks.kanboard_qa.suites import SUITES, Suite
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 
@@ -89,6 +89,7 @@ class Results(BaseModel):
     """One configuration's run over the questions."""
 
     label: str
+    board: str = "homelab"  # the suite asked (see `suites`)
     config: dict[str, Any] = Field(default_factory=dict)
     started_at: str = ""
     machine: dict[str, Any] = Field(default_factory=dict)
@@ -197,12 +198,14 @@ async def run_questions(
     agent_settings: AgentSettings | None = None,
     reset: Reset | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    suite: Suite = SUITES["homelab"],
 ) -> Results:
-    """Ask every question of `questions` with `model`; write requests each get a fresh demo board."""
+    """Ask every question of `questions` about `suite`'s board with `model`; writes get a fresh board."""
     (results,) = await run_side_by_side(
         [Contender(label, model, reset, config or {})],
         questions,
         agent_settings=agent_settings,
+        suite=suite,
         on_outcome=lambda _, outcome: on_outcome(outcome) if on_outcome else None,
     )
     return results
@@ -214,6 +217,7 @@ async def run_side_by_side(
     *,
     agent_settings: AgentSettings | None = None,
     on_outcome: Callable[[str, Outcome], None] | None = None,
+    suite: Suite = SUITES["homelab"],
 ) -> list[Results]:
     """Ask every question of every contender, question by question, taking turns at going first.
 
@@ -224,9 +228,10 @@ async def run_side_by_side(
     settings = agent_settings or AgentSettings(max_steps=6)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     all_results = [
-        Results(label=c.label, config=c.config, started_at=started, machine=_machine()) for c in contenders
+        Results(label=c.label, board=suite.name, config=c.config, started_at=started, machine=_machine())
+        for c in contenders
     ]
-    reads = demo_transport()
+    reads = suite.transport()
     async with demo_toolbox(reads, writes=False) as read_tools:
         for n, question in enumerate(questions):
             order = list(range(len(contenders)))
@@ -239,13 +244,14 @@ async def run_side_by_side(
                     if inspect.isawaitable(outcome_of_reset):
                         await outcome_of_reset
                 if question.writes:
-                    fresh = demo_transport()
+                    fresh = suite.transport()
                     async with demo_toolbox(fresh, writes=True) as write_tools:
                         outcome = await _ask(contender.model, write_tools, question, fresh, settings)
                 else:
                     outcome = await _ask(contender.model, read_tools, question, reads, settings)
                 log.info(
                     "benchmark.question",
+                    board=suite.name,
                     label=contender.label,
                     id=question.id,
                     correct=outcome.correct,
@@ -263,8 +269,9 @@ async def rescore(results: Results) -> None:
     For after a change to the scorer or the truth. Write requests keep their board check, and tool
     call validity is kept as recorded (the steps are not stored).
     """
-    by_id = {q.id: q for q in QUESTIONS}
-    board = await snapshot(demo_transport())
+    suite = SUITES[results.board]
+    by_id = {q.id: q for q in suite.questions}
+    board = await snapshot(suite.transport())
     for outcome in results.outcomes:
         question = by_id.get(outcome.id)
         if question is None or question.writes:

@@ -15,6 +15,7 @@ from benchmarks.kanboard_qa.board import Board, snapshot
 from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
 from benchmarks.kanboard_qa.report import load, markdown, router_verdict, summarise, write_report
 from benchmarks.kanboard_qa.runner import Contender, Results, run_questions, run_side_by_side
+from benchmarks.kanboard_qa.suites import SUITES, suites
 from tools.kanboard.demo import demo_transport
 
 
@@ -146,7 +147,8 @@ async def test_results_round_trip_through_json_into_a_combined_report(tmp_path: 
     assert summarise(loaded[1]).accuracy == 0.5
     md, png = write_report(loaded, tmp_path / "out")
     text = md.read_text()
-    assert "| echo projects | 2 |" in text and "| shrug | 2 |" in text and "Wrong answers: shrug" in text
+    assert "| echo projects | homelab | 2 |" in text and "| shrug | homelab | 2 |" in text
+    assert "Wrong answers: shrug [homelab]" in text
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert "unanswerable" in markdown(loaded)
 
@@ -198,7 +200,8 @@ async def test_the_report_command_combines_finished_and_partial_runs(
         == 0
     )
     printed = capsys.readouterr().out
-    assert "| done | 1 | 100% |" in printed and "| cut (partial) | 1 | 100% |" in printed
+    assert "| done | homelab | 1 | 100% |" in printed
+    assert "| cut (partial) | homelab | 1 | 100% |" in printed
     assert (tmp_path / "report.png").exists()
 
 
@@ -268,3 +271,42 @@ def test_the_router_verdict_needs_half_the_median_latency_and_accuracy_within_th
     assert router_verdict(large, good_but_slow).startswith("NOT MET")
     with pytest.raises(ValueError, match="same questions"):
         router_verdict(large, _timed("router", [1], [True]))
+
+
+async def test_the_held_out_board_has_at_least_25_questions_whose_truth_comes_from_its_own_board() -> None:
+    household = SUITES["household"]
+    assert household.held_out and not SUITES["homelab"].held_out
+    reads = [q for q in household.questions if not q.writes]
+    assert len(reads) >= 25
+    assert {q.category for q in reads} == set(CATEGORIES) - {"write"}
+    assert not {q.id for q in household.questions} & {q.id for q in QUESTIONS}
+    board = await snapshot(household.transport())
+    assert {p.name for p in board.projects} == {
+        "House Renovation",
+        "Family Admin",
+        "Pottery Shop",
+        "Smart Home",
+    }
+    for q in household.questions:
+        truth = q.truth(board)
+        assert truth.required and all(fact.spellings for fact in truth.required + truth.forbidden), q.id
+
+
+def test_boards_are_chosen_by_name_or_all() -> None:
+    assert [s.name for s in suites("all")] == ["homelab", "household"]
+    assert [s.name for s in suites("household")] == ["household"]
+    with pytest.raises(KeyError, match="unknown boards: nope"):
+        suites("nope")
+
+
+async def test_a_run_on_the_held_out_board_asks_its_questions_of_its_own_board() -> None:
+    household = SUITES["household"]
+    results = await run_questions(
+        ScriptedModel(function=_echo("list_projects", {})),
+        pick(household.questions, ids=["h-projects", "h-tom"]),
+        label="echo",
+        suite=household,
+    )
+    assert results.board == "household"
+    assert [o.correct for o in results.outcomes] == [True, False]
+    assert "Pottery Shop" in results.outcomes[0].answer
