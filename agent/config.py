@@ -54,6 +54,7 @@ class ServerSettings(_Strict):
     deny: list[str] = Field(default_factory=list)  # glob patterns of tools to hide
     timeout_s: float = Field(default=30.0, gt=0)  # per tool call
     connect_timeout_s: float = Field(default=20.0, gt=0)
+    tools_ttl_s: float = Field(default=60.0, ge=0)  # list the tools again after this long (live schemas)
     disabled: bool = False
     type: str | None = None  # accepted from Claude Desktop files ("stdio", "http", "sse")
 

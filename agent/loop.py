@@ -108,6 +108,9 @@ class Agent:
         started = time.perf_counter()
         system = self.system_prompt or default_system_prompt(self.settings.timezone)
         tools = await self.toolset.list_tools()
+        guide = await self.toolset.instructions() if tools else ""
+        if guide:
+            system = f"{system}\n\n{guide}"
         state = RunState([Message.system(system), *history, Message.user(question)], tools)
         while True:
             if state.step >= self.settings.max_steps:

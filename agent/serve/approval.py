@@ -63,6 +63,10 @@ class ApprovalToolset:
         self._specs = {s.name: s for s in specs}
         return specs
 
+    async def instructions(self) -> str:
+        """The wrapped toolset's instructions."""
+        return await self.inner.instructions()
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Run `name`, asking first if it may write."""
         if not self._specs:

@@ -37,6 +37,10 @@ class Toolset(Protocol):
         """The tools on offer now."""
         ...
 
+    async def instructions(self) -> str:
+        """What the server says about using its tools (MCP `instructions`), or ""."""
+        ...
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Run one tool. Failures the model should see raise `ToolError` or return `is_error`."""
         ...
@@ -68,6 +72,10 @@ class FilteredToolset:
     async def list_tools(self) -> list[ToolSpec]:
         """The permitted tools."""
         return [t for t in await self.inner.list_tools() if self.permits(t.name)]
+
+    async def instructions(self) -> str:
+        """The wrapped toolset's instructions."""
+        return await self.inner.instructions()
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Call a permitted tool; a denied one is reported as unknown."""
@@ -125,6 +133,19 @@ class Toolbox:
             raise failures[0]
         self._routes = routes
         return specs
+
+    async def instructions(self) -> str:
+        """Each server's instructions under a heading that says how its tools are named."""
+        parts = []
+        for toolset in self.toolsets:
+            try:
+                text = (await toolset.instructions()).strip()
+            except ToolError:
+                continue  # list_tools reports the server as down
+            if text:
+                named = f" (its tools are named {toolset.name}{SEPARATOR}TOOL)" if self.prefix else ""
+                parts.append(f"## Server {toolset.name}{named}\n{text}")
+        return "\n\n".join(parts)
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Route `name` to its toolset."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ class MCPToolset:
         server: MCPServer | None = None,
         timeout_s: float | None = None,
         connect_timeout_s: float | None = None,
+        tools_ttl_s: float | None = None,
     ) -> None:
         if (settings is None) == (server is None):
             raise ValueError("give exactly one of settings= or server=")
@@ -120,6 +122,10 @@ class MCPToolset:
         self._failure: BaseException | None = None
         self._lock = anyio.Lock()
         self._tools: list[ToolSpec] | None = None
+        self._listed_at = 0.0
+        self._tools_ttl = (
+            tools_ttl_s if tools_ttl_s is not None else (settings.tools_ttl_s if settings else 60.0)
+        )
         self._http_error: int | None = None  # the last HTTP error status of a remote server
         self.starts = 0  # how many times the server was (re)started
 
@@ -183,8 +189,12 @@ class MCPToolset:
         self._client = None
 
     async def list_tools(self) -> list[ToolSpec]:
-        """The server's tools (cached after the first listing)."""
-        if self._tools is None:
+        """The server's tools, listed again once the last listing is `tools_ttl_s` old.
+
+        Servers may put live data in their schemas (the Kanboard server names the board's projects
+        and people), so a long-running agent sees a board's new names within that time.
+        """
+        if self._tools is None or time.monotonic() - self._listed_at > self._tools_ttl:
             client = await self._connect()
             try:
                 with anyio.fail_after(self._timeout):
@@ -198,7 +208,13 @@ class MCPToolset:
                     f"MCP server {self.name!r} failed to list tools: {self._why(exc)}"
                 ) from None
             self._tools = [_spec(t) for t in listing.tools]
+            self._listed_at = time.monotonic()
         return list(self._tools)
+
+    async def instructions(self) -> str:
+        """The `instructions` the server sent when it started ("" when it sent none)."""
+        client = await self._connect()
+        return (client.instructions or "").strip()
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         """Call `name`; a crash or hang becomes a `ToolError` and the server restarts on next use."""

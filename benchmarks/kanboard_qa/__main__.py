@@ -48,6 +48,7 @@ from benchmarks.kanboard_qa.runner import (
     run_side_by_side,
 )
 from benchmarks.kanboard_qa.suites import Suite, suites
+from tools.kanboard.settings import KanboardSettings
 
 DEFAULT_OUT = Path("bench-out")
 
@@ -168,6 +169,7 @@ def _run(args: argparse.Namespace) -> int:
         "max_steps": args.max_steps,
         "max_tokens": args.max_tokens,
         "threads": args.threads,
+        "names": args.names,
     }
     runs: list[Results] = []
 
@@ -186,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
                     reset=None if args.warm else cold_reset(built),
                     on_outcome=_progress(partial),
                     suite=suite,
+                    kanboard=_kanboard(args),
                 )
                 partial.unlink()
                 path = out / f"{_slug(label)}-{suite.name}.json"
@@ -266,6 +269,7 @@ def _compare(argv: list[str]) -> int:
                     agent_settings=_agent_settings(args, config),
                     on_outcome=_labelled(_progress(partial)),
                     suite=suite,
+                    kanboard=_kanboard(args),
                 )
                 partial.unlink()
                 for results in both:
@@ -282,6 +286,11 @@ def _compare(argv: list[str]) -> int:
     md.write_text(md.read_text() + "\n## Router target\n\n" + "\n".join(verdicts) + "\n")
     print(md.read_text())
     return 0
+
+
+def _kanboard(args: argparse.Namespace) -> KanboardSettings | None:
+    """The Kanboard server's options for this run (--names), or None for its defaults."""
+    return KanboardSettings(names=args.names) if args.names else None
 
 
 def _labelled(progress: Callable[[Outcome], None]) -> Callable[[str, Outcome], None]:
@@ -348,6 +357,9 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
     parser.add_argument(
         "--board", default="all", help="boards to ask about: homelab, household (held out), or all"
+    )
+    parser.add_argument(
+        "--names", choices=["enum", "list", "off"], default=None, help="board names in tool schemas"
     )
     parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"

@@ -177,6 +177,7 @@ QUESTIONS: list[Question] = [
             [t for t in b.open_tasks() if t not in b.due_within(3) and t.date_due and t.date_due > b.now],
         ),
         "search_tasks",
+        "due_soon",
     ),
     _q(
         "h-insurance-due",
@@ -193,6 +194,7 @@ QUESTIONS: list[Question] = [
         "How much did the electrician quote for rewiring the kitchen?",
         lambda b: Truth(required=[Fact.of("1,380", "1380", "1.380", "1 380")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-tile-size",
@@ -200,6 +202,7 @@ QUESTIONS: list[Question] = [
         "What size are the bathroom floor tiles we chose?",
         lambda b: Truth(required=[Fact.of("60x60", "60 x 60", "60 by 60", "60cm x 60cm", "60 cm x 60 cm")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-sink-waiting",
@@ -207,6 +210,7 @@ QUESTIONS: list[Question] = [
         "What is holding up the kitchen sink installation?",
         lambda b: Truth(required=[Fact.of("worktop", f"#{b.titled('quartz worktop').id}")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-grout-left",
@@ -216,6 +220,7 @@ QUESTIONS: list[Question] = [
             required=_subtasks(b, "Regrout", done=False), forbidden=_subtasks(b, "Regrout", done=True)
         ),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-coordinator",
@@ -223,6 +228,7 @@ QUESTIONS: list[Question] = [
         "Which Zigbee coordinator are we moving to?",
         lambda b: Truth(required=[Fact.of("ZBDongle-E", "ZBDongle E", "Dongle-E")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-cafe-cups",
@@ -230,6 +236,7 @@ QUESTIONS: list[Question] = [
         "How many espresso cups does Café Lumen want?",
         lambda b: Truth(required=[number_fact(40)]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-loft-quote",
@@ -237,6 +244,7 @@ QUESTIONS: list[Question] = [
         "What did Thermo-Dach quote for the loft insulation?",
         lambda b: Truth(required=[Fact.of("2,150", "2150", "2.150", "2 150")]),
         "get_task",
+        "search_tasks",
     ),
     # Counts and comparisons
     _q(
@@ -286,6 +294,7 @@ QUESTIONS: list[Question] = [
             required=[owner_fact(b, b.titled("thermocouple")), due_fact(b, b.titled("thermocouple"))]
         ),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "h-tom-late",
@@ -310,6 +319,7 @@ QUESTIONS: list[Question] = [
         "What's left to do in the Garden Party project?",
         dont_know,
         "list_projects",
+        "search_tasks",
     ),
     _q("h-no-secret", "unanswerable", "What is the PIN of the alarm system?", dont_know, "search_tasks"),
 ]

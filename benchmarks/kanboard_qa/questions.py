@@ -260,6 +260,7 @@ QUESTIONS: list[Question] = [
             [t for t in b.open_tasks() if t not in b.due_within(7) and t.date_due and t.date_due > b.now],
         ),
         "search_tasks",
+        "due_soon",
     ),
     _q(
         "due-tomorrow",
@@ -270,6 +271,7 @@ QUESTIONS: list[Question] = [
             b.due_within(7),
         ),
         "search_tasks",
+        "due_soon",
     ),
     _q(
         "kuma-done",
@@ -286,6 +288,7 @@ QUESTIONS: list[Question] = [
         "What's the latest comment on the ZFS disk replacement?",
         lambda b: Truth(required=[Fact.of("41%", "41 %", "41 percent")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "vlan-subtasks",
@@ -300,6 +303,7 @@ QUESTIONS: list[Question] = [
             ],
         ),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "wireguard-subtasks",
@@ -309,6 +313,7 @@ QUESTIONS: list[Question] = [
             required=[Fact.of(s.title) for s in b.subtasks[b.titled("WireGuard").id] if s.status != 2]
         ),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "pbs-comment",
@@ -316,6 +321,7 @@ QUESTIONS: list[Question] = [
         "On the failing disk task, when did Bob say the PBS job finished?",
         lambda b: Truth(required=[Fact.of("02:14", "2:14", "0214", "2 14 am", "2 14am")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "opnsense-late",
@@ -323,6 +329,7 @@ QUESTIONS: list[Question] = [
         "Why is the OPNsense router replacement late?",
         lambda b: Truth(required=[Fact.of("shipping", "delayed", "delay", "next week", "on order")]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "nextcloud-blocked",
@@ -330,6 +337,7 @@ QUESTIONS: list[Question] = [
         "What is blocking the Nextcloud restore test?",
         lambda b: Truth(required=[task_fact(b.titled("failing disk"))]),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "plausible-desc",
@@ -348,6 +356,7 @@ QUESTIONS: list[Question] = [
             ]
         ),
         "get_task",
+        "search_tasks",
     ),
     # Counts and comparisons
     _q(
@@ -383,6 +392,7 @@ QUESTIONS: list[Question] = [
             ]
         ),
         "tasks_of",
+        "list_people",
     ),
     _q(
         "q4-counts",
@@ -414,6 +424,7 @@ QUESTIONS: list[Question] = [
             required=[owner_fact(b, b.titled("failing disk")), due_fact(b, b.titled("failing disk"))]
         ),
         "get_task",
+        "search_tasks",
     ),
     _q(
         "oldest-overdue",
@@ -451,6 +462,7 @@ QUESTIONS: list[Question] = [
             required=[Fact.of("overdue", "past due", "late", "was due", "yes"), Fact.of("cloudflare")]
         ),
         "get_task",
+        "search_tasks",
     ),
     # The tools cannot answer these: the agent should say it does not know
     _q("no-task", "unanswerable", "When is the etcd snapshot task due?", dont_know, "search_tasks"),
@@ -461,6 +473,7 @@ QUESTIONS: list[Question] = [
         "What's the budget of the Mars Colony project?",
         dont_know,
         "list_projects",
+        "search_tasks",
     ),
     _q(
         "no-secret",

@@ -113,10 +113,16 @@ def _machine() -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def demo_toolbox(transport: httpx.AsyncBaseTransport, writes: bool) -> AsyncIterator[Toolbox]:
-    """A toolbox with the Kanboard MCP server in-process over `transport` (the demo board)."""
+async def demo_toolbox(
+    transport: httpx.AsyncBaseTransport, writes: bool, kanboard: KanboardSettings | None = None
+) -> AsyncIterator[Toolbox]:
+    """A toolbox with the Kanboard MCP server in-process over `transport` (the demo board).
+
+    `kanboard` sets the server's options (names in schemas...); its URL and writes are ignored.
+    """
+    settings = (kanboard or KanboardSettings()).model_copy(update={"url": None, "enable_writes": writes})
     async with anyio.create_task_group() as tg:
-        server = build_server(KanboardSettings(enable_writes=writes), transport=transport)
+        server = build_server(settings, transport=transport)
         toolbox = Toolbox([MCPToolset("kanboard", tg, server=server)])
         try:
             yield toolbox
@@ -199,6 +205,7 @@ async def run_questions(
     reset: Reset | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     suite: Suite = SUITES["homelab"],
+    kanboard: KanboardSettings | None = None,
 ) -> Results:
     """Ask every question of `questions` about `suite`'s board with `model`; writes get a fresh board."""
     (results,) = await run_side_by_side(
@@ -218,6 +225,7 @@ async def run_side_by_side(
     agent_settings: AgentSettings | None = None,
     on_outcome: Callable[[str, Outcome], None] | None = None,
     suite: Suite = SUITES["homelab"],
+    kanboard: KanboardSettings | None = None,
 ) -> list[Results]:
     """Ask every question of every contender, question by question, taking turns at going first.
 
@@ -232,7 +240,7 @@ async def run_side_by_side(
         for c in contenders
     ]
     reads = suite.transport()
-    async with demo_toolbox(reads, writes=False) as read_tools:
+    async with demo_toolbox(reads, writes=False, kanboard=kanboard) as read_tools:
         for n, question in enumerate(questions):
             order = list(range(len(contenders)))
             if n % 2:
@@ -245,7 +253,7 @@ async def run_side_by_side(
                         await outcome_of_reset
                 if question.writes:
                     fresh = suite.transport()
-                    async with demo_toolbox(fresh, writes=True) as write_tools:
+                    async with demo_toolbox(fresh, writes=True, kanboard=kanboard) as write_tools:
                         outcome = await _ask(contender.model, write_tools, question, fresh, settings)
                 else:
                     outcome = await _ask(contender.model, read_tools, question, reads, settings)

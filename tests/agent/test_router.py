@@ -88,6 +88,9 @@ class FakeToolset:
     async def list_tools(self) -> list[ToolSpec]:
         return list(self.tools)
 
+    async def instructions(self) -> str:
+        return ""
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
         self.calls.append((name, arguments))
         return ToolResult(text=f"result of {name}: #7 Install Home Assistant Yellow - Dave Okafor")

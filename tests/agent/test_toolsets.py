@@ -90,3 +90,26 @@ async def test_one_server_that_cannot_start_does_not_hide_the_others() -> None:
         await notes.aclose()
         tg.cancel_scope.cancel()
     assert "notes__get_note" in names and not any(n.startswith("ghost") for n in names)
+
+
+async def test_each_servers_instructions_come_under_a_heading_that_says_how_its_tools_are_named() -> None:
+    async with two_notes_servers() as (home, work):
+        guide = await Toolbox([home, FilteredToolset(work, deny=["*"])]).instructions()
+    assert guide.startswith("## Server home (its tools are named home__TOOL)\nNotes about the homelab")
+    assert "## Server work" in guide
+
+
+async def test_tools_are_listed_again_once_the_listing_is_older_than_its_ttl() -> None:
+    async with anyio.create_task_group() as tg:
+        server = build_server()
+        fresh = MCPToolset("notes", tg, server=server, tools_ttl_s=0)
+        assert "add_note" not in {t.name for t in await fresh.list_tools()}
+
+        @server.tool()
+        def add_note(topic: str, text: str) -> str:
+            """Write a note."""
+            return "ok"
+
+        assert "add_note" in {t.name for t in await fresh.list_tools()}
+        await fresh.aclose()
+        tg.cancel_scope.cancel()

@@ -70,10 +70,10 @@ ECHOED = [
     ("overdue-homelab", "overdue_tasks", {"project": "Homelab"}),
     ("overdue-web", "overdue_tasks", {"project": "Website Redesign"}),
     ("overdue-all", "overdue_tasks", {}),
-    ("dave", "tasks_of", {"person": "dave"}),
-    ("alice", "tasks_of", {"person": "Alice"}),
-    ("bob", "tasks_of", {"person": "bob"}),
-    ("carol-open", "tasks_of", {"person": "carol"}),
+    ("dave", "tasks_of", {"person": "Dave Okafor"}),
+    ("alice", "tasks_of", {"person": "Alice Chen"}),
+    ("bob", "tasks_of", {"person": "Bob Martinez"}),
+    ("carol-open", "tasks_of", {"person": "Carol Nguyen"}),
     ("tag-zfs", "search_tasks", {"query": "tag:zfs"}),
     ("projects", "list_projects", {}),
     ("web-members", "list_people", {"project": "Website Redesign"}),
@@ -81,7 +81,7 @@ ECHOED = [
     ("nextcloud-blocked", "get_task", {"task": "#16"}),
     ("opnsense-late", "get_task", {"task": "#12"}),
     ("k3s-due", "get_task", {"task": "#8"}),
-    ("no-person", "tasks_of", {"person": "Frank"}),
+    ("no-person", "search_tasks", {"query": "Frank"}),
 ]
 
 
@@ -97,7 +97,7 @@ async def test_repeating_the_right_tool_result_scores_as_correct(
 
 
 async def test_a_wrong_answer_scores_as_wrong_and_names_what_is_missing() -> None:
-    model = ScriptedModel(function=_echo("tasks_of", {"person": "alice"}))
+    model = ScriptedModel(function=_echo("tasks_of", {"person": "Alice Chen"}))
     outcome = (await run_questions(model, pick(QUESTIONS, ids=["dave"]), label="wrong")).outcomes[0]
     assert not outcome.correct and outcome.missing and outcome.forbidden_found
 

@@ -21,7 +21,7 @@ NOTES = {
 
 def build_server() -> MCPServer:
     """The notes server."""
-    server = MCPServer("notes")
+    server = MCPServer("notes", instructions="Notes about the homelab: read one with get_note.")
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def get_note(topic: str) -> str:

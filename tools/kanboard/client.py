@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +26,18 @@ from .errors import (
     KanboardRPCError,
     KanboardUnreachableError,
 )
-from .models import BoardSwimlane, Column, Comment, Project, Subtask, Swimlane, Task, TaskLink, User
+from .models import (
+    BoardSwimlane,
+    Column,
+    Comment,
+    Project,
+    Subtask,
+    Swimlane,
+    Task,
+    TaskExtras,
+    TaskLink,
+    User,
+)
 from .settings import APP_USER, KanboardSettings
 
 __all__ = ["KanboardClient"]
@@ -33,6 +45,7 @@ __all__ = ["KanboardClient"]
 log = structlog.get_logger(__name__)
 
 _READ_PREFIXES = ("get", "search")
+_BATCH = 100  # procedures per JSON-RPC batch request
 _projects = TypeAdapter(list[Project])
 _tasks = TypeAdapter(list[Task])
 _board = TypeAdapter(list[BoardSwimlane])
@@ -100,9 +113,41 @@ class KanboardClient:
         payload: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": next(self._ids)}
         if params:
             payload["params"] = params
+        body = await self._exchange(method, payload)
+        if not isinstance(body, dict):
+            raise KanboardUnreachableError(f"Kanboard at {self._url} sent an unexpected answer to {method}")
+        return _result(method, body)
+
+    async def batch(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Several reads in as few HTTP requests as JSON-RPC batches allow; results in call order."""
+        results: list[Any] = []
+        for start in range(0, len(calls), _BATCH):
+            chunk = calls[start : start + _BATCH]
+            ids = [next(self._ids) for _ in chunk]
+            payload = [
+                {"jsonrpc": "2.0", "method": method, "id": i, **({"params": params} if params else {})}
+                for i, (method, params) in zip(ids, chunk, strict=True)
+            ]
+            label = f"batch of {len(chunk)} ({chunk[0][0]}...)"
+            body = await self._exchange(chunk[0][0], payload, label=label)
+            by_id = (
+                {item.get("id"): item for item in body if isinstance(item, dict)}
+                if isinstance(body, list)
+                else {}
+            )
+            for i, (method, _) in zip(ids, chunk, strict=True):
+                if i not in by_id:
+                    raise KanboardUnreachableError(
+                        f"Kanboard at {self._url} left {method} out of a batch answer"
+                    )
+                results.append(_result(method, by_id[i]))
+        return results
+
+    async def _exchange(self, method: str, payload: Any, *, label: str | None = None) -> Any:
+        """POST one request (single or batch) and return its decoded JSON body, raising on HTTP errors."""
         started = time.perf_counter()
         response = await self._post(method, payload)
-        log.debug("kanboard.call", method=method, status=response.status_code, ms=_ms(started))
+        log.debug("kanboard.call", method=label or method, status=response.status_code, ms=_ms(started))
         if response.status_code == 401:
             raise KanboardAuthError(
                 "Kanboard rejected the credentials (HTTP 401): check KANBOARD_TOKEN / the API token "
@@ -119,22 +164,14 @@ class KanboardClient:
                 "is KANBOARD_URL the address of Kanboard?"
             )
         try:
-            body = response.json()
+            return response.json()
         except ValueError:
             raise KanboardUnreachableError(
                 f"Kanboard at {self._url} did not answer JSON to {method}: "
                 "is KANBOARD_URL the address of Kanboard?"
             ) from None
-        if not isinstance(body, dict):
-            raise KanboardUnreachableError(f"Kanboard at {self._url} sent an unexpected answer to {method}")
-        error = body.get("error")
-        if isinstance(error, dict):
-            raise KanboardRPCError(
-                method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
-            )
-        return body.get("result")
 
-    async def _post(self, method: str, payload: dict[str, Any]) -> httpx.Response:
+    async def _post(self, method: str, payload: Any) -> httpx.Response:
         retry_read_timeout = method.startswith(_READ_PREFIXES)
         for attempt in (1, 2):
             try:
@@ -215,6 +252,46 @@ class KanboardClient:
         return _tasks.validate_python(
             await self.call("getOverdueTasksByProject", project_id=project_id) or []
         )
+
+    async def every_task(self, project_ids: Sequence[int]) -> list[Task]:
+        """The open and the closed tasks of several projects, in one batched request."""
+        calls = [
+            ("getAllTasks", {"project_id": pid, "status_id": status})
+            for pid in project_ids
+            for status in (1, 0)
+        ]
+        return [task for result in await self.batch(calls) for task in _tasks.validate_python(result or [])]
+
+    async def extras(self, task_ids: Sequence[int]) -> dict[int, TaskExtras]:
+        """Comments, subtasks, tags and links of several tasks, in batched requests."""
+        methods = ("getAllComments", "getAllSubtasks", "getTaskTags", "getAllTaskLinks")
+        results = await self.batch([(m, {"task_id": tid}) for tid in task_ids for m in methods])
+        extras: dict[int, TaskExtras] = {}
+        for n, task_id in enumerate(task_ids):
+            comments, subtasks, tags, links = results[4 * n : 4 * n + 4]
+            extras[task_id] = TaskExtras(
+                comments=_comments.validate_python(comments or []),
+                subtasks=_subtasks.validate_python(subtasks or []),
+                tags=list(_id_map(tags).values()),
+                links=_links.validate_python(links or []),
+            )
+        return extras
+
+    async def layouts(
+        self, project_ids: Sequence[int]
+    ) -> dict[int, tuple[list[Column], list[Swimlane], dict[int, str]]]:
+        """Columns, active swimlanes and categories of several projects, in one batched request."""
+        methods = ("getColumns", "getActiveSwimlanes", "getAllCategories")
+        results = await self.batch([(m, {"project_id": pid}) for pid in project_ids for m in methods])
+        layouts = {}
+        for n, project_id in enumerate(project_ids):
+            columns, lanes, categories = results[3 * n : 3 * n + 3]
+            layouts[project_id] = (
+                _columns.validate_python(columns or []),
+                _swimlanes.validate_python(lanes or []),
+                {int(row["id"]): str(row["name"]) for row in categories or []},
+            )
+        return layouts
 
     async def comments(self, task_id: int) -> list[Comment]:
         """A task's comments, oldest first."""
@@ -302,6 +379,16 @@ class KanboardClient:
         if user_id:
             params["user_id"] = user_id
         return int(await self._write("createSubtask", **params))
+
+
+def _result(method: str, body: dict[str, Any]) -> Any:
+    """The `result` of one JSON-RPC response object, or its error raised as `KanboardRPCError`."""
+    error = body.get("error")
+    if isinstance(error, dict):
+        raise KanboardRPCError(
+            method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data")
+        )
+    return body.get("result")
 
 
 def _ms(started: float) -> int:

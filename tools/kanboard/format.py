@@ -17,8 +17,14 @@ from .models import BoardSwimlane, Comment, Project, Subtask, Task, TaskLink, Us
 __all__ = [
     "DEMO_BANNER",
     "board",
+    "assignee",
+    "column",
+    "count",
     "date",
+    "due",
     "members",
+    "people_with_counts",
+    "priority",
     "overdue",
     "people",
     "projects",
@@ -50,19 +56,53 @@ def _late(due: datetime, now: datetime, tz: ZoneInfo) -> str:
     return "due today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} late"
 
 
+def due(when: datetime, now: datetime, tz: ZoneInfo, *, is_open: bool = True) -> str:
+    """ "due 2026-11-19, 2 days late" / "due today 17:00" / "due 2026-12-02, tomorrow" / "in 5 days"."""
+    day = date(when, tz)
+    if not is_open:
+        return f"was due {day}"
+    days = (when.astimezone(tz).date() - now.astimezone(tz).date()).days
+    if when <= now:
+        return (
+            f"due {day}, OVERDUE by {-days} day{'s' if days != -1 else ''}"
+            if days < 0
+            else f"due {day}, OVERDUE (today)"
+        )
+    if days == 0:
+        return f"due {day}, today"
+    return f"due {day}, " + ("tomorrow" if days == 1 else f"in {days} days")
+
+
+def priority(task: Task) -> str:
+    """ "priority high" for Kanboard's 1-3, "" for the default 0."""
+    label = _PRIORITY.get(task.priority, str(task.priority))
+    return f"priority {label}" if label else ""
+
+
+def assignee(name: str | None) -> str:
+    """Who a task is assigned to, said plainly."""
+    return f"assigned to {name}" if name else "assigned to nobody"
+
+
 def task_line(task: Task, tz: ZoneInfo, now: datetime, *, project: bool = True, column: bool = True) -> str:
-    """One line: `#id title [column] (project), assignee, due date`."""
+    """One line: `#id title [column, project] - assigned to X - due ..., N days late - priority high`."""
     where = [task.column_name] if column and task.column_name else []
     if project and task.project_name:
         where.append(task.project_name)
     parts = [f"#{task.id} {task.title}" + (f" [{', '.join(where)}]" if where else "")]
-    parts.append(task.assignee_name or task.assignee_username or "unassigned")
+    parts.append(assignee(task.assignee_name or task.assignee_username))
     if task.date_due is not None:
-        overdue = task.is_active and task.date_due <= now
-        parts.append(f"due {date(task.date_due, tz)}" + (" OVERDUE" if overdue else ""))
+        parts.append(due(task.date_due, now, tz, is_open=bool(task.is_active)))
+    if priority(task):
+        parts.append(priority(task))
     if not task.is_active:
-        parts.append("closed")
+        parts.append(f"CLOSED {date(task.date_completed, tz)}".strip())
     return " - ".join(parts)
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 task", "3 tasks"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _capped(lines: list[str], noun: str) -> list[str]:
@@ -130,11 +170,11 @@ def overdue(tasks: Sequence[Task], tz: ZoneInfo, now: datetime, scope: str) -> s
     ordered = sorted(tasks, key=lambda task: task.date_due or now)
     lines = [f"{len(tasks)} overdue tasks {scope} (today is {today}):"]
     for task in ordered[:_MAX_LINES]:
-        who = task.assignee_name or task.assignee_username or "unassigned"
+        who = assignee(task.assignee_name or task.assignee_username)
         where = f" ({task.project_name})" if task.project_name else ""
-        due = task.date_due or now
-        day = due.astimezone(tz).strftime("%Y-%m-%d")
-        lines.append(f"- #{task.id} {task.title}{where} - {who} - due {day}, {_late(due, now, tz)}")
+        when = task.date_due or now
+        day = when.astimezone(tz).strftime("%Y-%m-%d")
+        lines.append(f"- #{task.id} {task.title}{where} - {who} - due {day}, {_late(when, now, tz)}")
     if len(ordered) > _MAX_LINES:
         lines.append(f"... and {len(ordered) - _MAX_LINES} more")
     return "\n".join(lines)
@@ -159,7 +199,7 @@ def task_detail(
         "Column": names.get("column", ""),
         "Swimlane": names.get("swimlane", ""),
         "Category": names.get("category", ""),
-        "Assignee": names.get("assignee", "") or "unassigned",
+        "Assignee": names.get("assignee", "") or "nobody",
         "Creator": names.get("creator", ""),
         "Priority": _PRIORITY.get(task.priority, str(task.priority)),
         "Reference": task.reference,
@@ -168,8 +208,8 @@ def task_detail(
         "Created": date(task.date_creation, tz),
         "Tags": ", ".join(tags),
     }
-    if task.date_due is not None and task.is_active and task.date_due <= now:
-        fields["Due"] += f" (OVERDUE, {_late(task.date_due, now, tz)})"
+    if task.date_due is not None:
+        fields["Due"] = due(task.date_due, now, tz, is_open=bool(task.is_active)).removeprefix("due ")
     if task.time_estimated or task.time_spent:
         fields["Time"] = f"{task.time_spent or 0:g}h spent of {task.time_estimated or 0:g}h estimated"
     lines += [f"{label}: {value}" for label, value in fields.items() if value]
@@ -192,6 +232,28 @@ def task_detail(
                 f"- {comment.name or comment.username or 'someone'}, {date(comment.date_creation, tz)}:"
             )
             lines.append(_quote(comment.comment))
+    return "\n".join(lines)
+
+
+def column(
+    project: Project, title: str, swimlanes: Sequence[BoardSwimlane], tz: ZoneInfo, now: datetime
+) -> str:
+    """The open tasks in one column of a project's board, every swimlane."""
+    tasks = [task for lane in swimlanes for col in lane.columns if col.title == title for task in col.tasks]
+    return task_list(f"{project.name}, column {title}: open tasks", tasks, tz, now, project=False)
+
+
+def people_with_counts(
+    project: Project | None, rows: Sequence[tuple[User, int, int]], viewers: set[int]
+) -> str:
+    """People (everyone, or a project's members) with their open and overdue tasks, busiest first."""
+    who = f"{project.name} members" if project else "People"
+    scope = f" in {project.name}" if project else ""
+    lines = [f"{who} ({len(rows)}), with their open tasks{scope}:"]
+    for user, open_count, late in sorted(rows, key=lambda row: (-row[1], row[0].display.casefold())):
+        extra = " (viewer, cannot be assigned)" if user.id in viewers else ""
+        state = ", disabled" if not user.is_active else ""
+        lines.append(f"- {user.display}{extra}: {open_count} open, {late} overdue{state}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "Subtask",
     "Swimlane",
     "Task",
+    "TaskExtras",
     "TaskLink",
     "TaskTag",
     "User",
@@ -180,3 +181,12 @@ class User(_Model):
     def display(self) -> str:
         """`Name (username)`, or the username alone when the user has no name."""
         return f"{self.name} ({self.username})" if self.name else self.username
+
+
+class TaskExtras(_Model):
+    """What hangs off a task: its comments (oldest first), subtasks, tags and links."""
+
+    comments: list[Comment] = Field(default_factory=list)
+    subtasks: list[Subtask] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    links: list[TaskLink] = Field(default_factory=list)

@@ -7,6 +7,7 @@ everything else receives a settings object. Secrets are `SecretStr`, so they nev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -26,6 +27,10 @@ class KanboardSettings(BaseModel):
     secret: SecretStr | None = None  # the API token (username "jsonrpc"), or the user's password/token
     enable_writes: bool = False  # offer the write tools (create, update, move, close, comment...)
     timeout: float = Field(default=10.0, gt=0)  # seconds per HTTP request
+    # the board's project, people and column names in the tool schemas: "enum" (a constrained model
+    # can only write real names), "list" (named in the parameter's description) or "off"
+    names: Literal["enum", "list", "off"] = "enum"
+    index_ttl_s: float = Field(default=20.0, ge=0)  # how long a read of the whole board is reused
 
     @field_validator("url")
     @classmethod
@@ -62,7 +67,7 @@ class KanboardSettings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KanboardSettings:
         """Settings from KANBOARD_URL, KANBOARD_TOKEN or KANBOARD_USERNAME + KANBOARD_PASSWORD,
-        KANBOARD_ENABLE_WRITES and KANBOARD_TIMEOUT."""
+        KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT and KANBOARD_NAMES (enum, list or off)."""
         username = env.get("KANBOARD_USERNAME", "").strip()
         secret = env.get("KANBOARD_PASSWORD") if username else env.get("KANBOARD_TOKEN")
         timeout = env.get("KANBOARD_TIMEOUT", "").strip()
@@ -72,4 +77,5 @@ class KanboardSettings(BaseModel):
             secret=SecretStr(secret) if secret else None,
             enable_writes=env.get("KANBOARD_ENABLE_WRITES", "").strip().lower() in {"1", "true", "yes", "on"},
             timeout=float(timeout) if timeout else 10.0,
+            names=env.get("KANBOARD_NAMES", "").strip().lower() or "enum",  # type: ignore[arg-type]
         )
