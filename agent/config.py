@@ -117,11 +117,21 @@ class ServeSettings(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
-    bearer_token: SecretStr | None = None  # required when host is not loopback
+    bearer_token: SecretStr | None = None  # required (24+ characters) when host is not loopback
     queue_size: int = Field(default=16, ge=1)  # waiting requests before 429
     concurrency: int = Field(default=1, ge=1)  # requests answered at once
-    reexport_tools: bool = False  # also offer the underlying MCP tools
+    reexport_tools: bool = False  # also offer the underlying MCP tools (approved like the agent's calls)
     allow_writes: bool = False  # allow write tools when the client cannot be asked
+    # Host names clients use beyond IP addresses, localhost and this machine's own names (DNS
+    # rebinding protection); "*.lan" matches subdomains, "*" turns the check off
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # web pages (scheme://host[:port]) allowed to call the server from a browser; pages on
+    # loopback always are, every other cross-site request is refused
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies get 413
+    max_history_bytes: int = Field(default=256 * 1024, ge=1024)  # text of one conversation; more is 413
+    session_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # all kept MCP conversations
+    approval_timeout_s: float = Field(default=300.0, gt=0)  # a write waiting for the user's answer
 
 
 class Config(_Strict):

@@ -17,9 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.exceptions import ConfigError
 
-__all__ = ["PROTECTED_PREFIXES", "BearerAuth", "check_bind", "is_loopback"]
+__all__ = ["MIN_TOKEN_LENGTH", "PROTECTED_PREFIXES", "BearerAuth", "check_bind", "is_loopback"]
 
 PROTECTED_PREFIXES = ("/mcp", "/v1", "/metrics")
+MIN_TOKEN_LENGTH = 24
+"""The shortest bearer token accepted on an address other machines can reach."""
 
 
 def is_loopback(host: str) -> bool:
@@ -33,15 +35,23 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, token: str | None) -> None:
-    """Refuse to serve on a non-loopback address without a bearer token.
+    """Refuse to serve on a non-loopback address without a bearer token of `MIN_TOKEN_LENGTH` or more.
 
     Raises:
-        ConfigError: `host` is reachable from other machines and no token is set.
+        ConfigError: `host` is reachable from other machines and the token is missing or short.
     """
-    if not is_loopback(host) and not token:
+    if is_loopback(host):
+        return
+    if not token:
         raise ConfigError(
             f"refusing to serve on {host}, which other machines can reach, without a bearer token: "
             'set serve.bearer_token (e.g. bearer_token = "${HOMELAB_AGENT_TOKEN}") or bind 127.0.0.1'
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to serve on {host} with a bearer token of {len(token)} characters: other machines "
+            f"can reach it, so the token must have at least {MIN_TOKEN_LENGTH} characters "
+            "(make one with: openssl rand -hex 32)"
         )
 
 

@@ -1,9 +1,10 @@
 """The one HTTP app: streamable-HTTP MCP at `/mcp`, the OpenAI API at `/v1`, `/healthz`, `/metrics`.
 
-`build_app` assembles the Starlette app around a `Service` (bearer auth and request metrics as plain
-ASGI middleware, so streams and disconnects pass straight through); `serve_http` runs it with
-uvicorn after `check_bind` has made sure an exposed server has a token. The endpoints themselves
-live in `agent.serve.mcp_server` and `agent.serve.openai_api`.
+`build_app` assembles the Starlette app around a `Service`: request metrics, then the request guard
+(Host, Origin, content type, body size: `agent.serve.guard`), then bearer auth, all plain ASGI
+middleware so streams and disconnects pass straight through. `serve_http` runs it with uvicorn after
+`check_bind` has made sure an exposed server has a token. The endpoints themselves live in
+`agent.serve.mcp_server` and `agent.serve.openai_api`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 import structlog
 import uvicorn
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.serve.auth import BearerAuth, check_bind
+from agent.serve.guard import HostPolicy, RequestGuard
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from agent.serve.openai_api import openai_routes
@@ -97,14 +100,20 @@ async def metrics_endpoint(request: Request) -> Response:
 def build_app(service: Service, host: str | None = None) -> Starlette:
     """The HTTP app for `service` (its MCP session manager starts with the app's lifespan).
 
-    `host` (default `serve.host`) is where it will listen; on loopback, `/mcp` also refuses requests
-    whose Host or Origin header is not loopback (DNS-rebinding protection).
+    Every route, on every bind, refuses foreign Host and Origin headers, bodies that are not JSON and
+    bodies over `serve.max_body_bytes` (`RequestGuard`); `host` is accepted for symmetry with
+    `http_server` and changes nothing.
     """
     settings = service.settings
     mcp = build_mcp_server(service)
-    mcp.streamable_http_app(
-        streamable_http_path="/mcp", host=host or settings.host
-    )  # creates the session manager
+    mcp.streamable_http_app(  # creates the session manager
+        streamable_http_path="/mcp",
+        host=host or settings.host,
+        # RequestGuard checks Host and Origin for every route; the library would do it for /mcp only,
+        # and only on loopback binds
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        max_request_body_size=settings.max_body_bytes,
+    )
     manager = mcp.session_manager
 
     @asynccontextmanager
@@ -120,7 +129,15 @@ def build_app(service: Service, host: str | None = None) -> Starlette:
             *openai_routes(),
             Route("/mcp", StreamableHTTPASGIApp(manager)),
         ],
-        middleware=[Middleware(RequestMetrics, metrics=service.metrics), Middleware(BearerAuth, token=token)],
+        middleware=[
+            Middleware(RequestMetrics, metrics=service.metrics),
+            Middleware(
+                RequestGuard,
+                policy=HostPolicy.build(settings.allowed_hosts, settings.allowed_origins),
+                max_body_bytes=settings.max_body_bytes,
+            ),
+            Middleware(BearerAuth, token=token),
+        ],
         lifespan=lifespan,
     )
     app.state.service = service

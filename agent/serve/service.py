@@ -8,6 +8,7 @@ call it; neither touches the loop directly. Transports and HTTP live in sibling 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,8 +44,10 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     queue: FairQueue = field(init=False)
     sessions: SessionStore = field(init=False)
+    started: int = field(init=False)  # when the service started, Unix seconds ("created" of /v1/models)
 
     def __post_init__(self) -> None:
+        self.started = int(time.time())
         self.queue = FairQueue(self.settings.concurrency, self.settings.queue_size)
         self.sessions = SessionStore(self.runtime.agent)
         self.metrics.watch_queue(lambda: self.queue.waiting, lambda: self.queue.active)
