@@ -2,8 +2,10 @@
 
 `Service.answer` is the one way a served question reaches the agent: it takes a place in the fair
 queue, wraps the toolbox in the request's write-approval policy, runs the question (alone, or in a
-session), and records the outcome in the metrics. The MCP server and the OpenAI-compatible API
-call it; neither touches the loop directly. Transports and HTTP live in sibling modules.
+session), and records the outcome in the metrics. `Service.call_tool` is the one way a re-exported
+tool is called: the same approval, a place in the same queue, one log line and a metric. The MCP
+server and the OpenAI-compatible API call them; neither touches the loop or the toolbox directly.
+Transports and HTTP live in sibling modules.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import structlog
@@ -19,9 +22,9 @@ from agent.app import Runtime
 from agent.config import ServeSettings
 from agent.exceptions import ModelNotFoundError
 from agent.loop import Agent, StepHook
-from agent.messages import Message
+from agent.messages import Message, ToolResult
 from agent.models.base import TextSink
-from agent.serve.approval import ApprovalToolset, Approver, allow_all, deny_all
+from agent.serve.approval import ApprovalToolset, Approver, WriteNotApprovedError, allow_all, deny_all
 from agent.serve.metrics import Metrics
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
 from agent.serve.sessions import ServedSession, SessionStore
@@ -49,7 +52,11 @@ class Service:
     def __post_init__(self) -> None:
         self.started = int(time.time())
         self.queue = FairQueue(self.settings.concurrency, self.settings.queue_size)
-        self.sessions = SessionStore(self.runtime.agent)
+        self.sessions = SessionStore(
+            self.runtime.agent,
+            max_session_bytes=self.settings.max_history_bytes,
+            max_bytes=self.settings.session_memory_bytes,
+        )
         self.metrics.watch_queue(lambda: self.queue.waiting, lambda: self.queue.active)
 
     @property
@@ -74,8 +81,50 @@ class Service:
                 known = ", ".join(self.model_ids)
                 raise ModelNotFoundError(f"no model named {model!r}; the models are: {known}")
             answering = self.runtime.models[model]
-        policy = approve or (allow_all if self.settings.allow_writes else deny_all)
-        return Agent(answering, ApprovalToolset(base.toolset, policy), base.settings, base.system_prompt)
+        return Agent(
+            answering,
+            ApprovalToolset(base.toolset, approve or self.config_approver),
+            base.settings,
+            base.system_prompt,
+        )
+
+    @property
+    def config_approver(self) -> Approver:
+        """The config's answer for clients that cannot be asked (`serve.allow_writes`)."""
+        return allow_all if self.settings.allow_writes else deny_all
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], approve: Approver | None = None
+    ) -> ToolResult:
+        """One re-exported tool call: approved like the agent's calls, in a queue slot, logged.
+
+        Raises:
+            QueueFullError: the queue is full.
+            WriteNotApprovedError: a write that was not approved (the reason is in the message).
+            HomelabAgentError: the tool or its server failed.
+        """
+        toolset = ApprovalToolset(self.runtime.toolbox, approve or self.config_approver)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            ticket = self.reserve()
+            try:
+                async with ticket:
+                    result = await toolset.call_tool(name, arguments)
+            finally:
+                ticket.release()
+            outcome = "error" if result.is_error else "ok"
+            return result
+        except QueueFullError:
+            outcome = "busy"
+            raise
+        except WriteNotApprovedError:
+            outcome = "refused"
+            raise
+        finally:
+            self.metrics.tool_calls.labels(name, outcome).inc()
+            log.info(
+                "serve.tool_call", tool=name, outcome=outcome, seconds=round(time.perf_counter() - started, 3)
+            )
 
     async def answer(
         self,
@@ -102,9 +151,12 @@ class Service:
             )
         async with session.lock:  # one question at a time per conversation, before taking a slot
             session.session.agent = agent
-            return await self._queued(
-                ticket, lambda: session.session.ask(question, on_text=on_text, on_step=on_step)
-            )
+            try:
+                return await self._queued(
+                    ticket, lambda: session.session.ask(question, on_text=on_text, on_step=on_step)
+                )
+            finally:
+                self.sessions.settle(session)
 
     async def _queued(self, ticket: Ticket | None, run: Callable[[], Awaitable[RunResult]]) -> RunResult:
         ticket = ticket or self.reserve()

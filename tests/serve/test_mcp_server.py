@@ -76,7 +76,7 @@ async def test_a_write_is_refused_when_the_client_cannot_be_asked_and_writes_are
     assert written == []
     assert result.structured_content is not None
     call = result.structured_content["steps"][0]["tool_calls"][0]
-    assert call["is_error"] and "did not approve" in call["result"]
+    assert call["is_error"] and "cannot ask its user" in call["result"] and "allow_writes" in call["result"]
 
 
 async def test_a_write_runs_when_the_user_accepts_the_elicitation() -> None:
