@@ -11,6 +11,7 @@ the environment.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -56,6 +57,16 @@ class ServerSettings(_Strict):
     connect_timeout_s: float = Field(default=20.0, gt=0)
     disabled: bool = False
     type: str | None = None  # accepted from Claude Desktop files ("stdio", "http", "sse")
+
+    def serves_this_agent(self) -> bool:
+        """Whether this entry starts homelab-agent's own MCP server (a Claude Desktop file lists it)."""
+        if self.command is None:
+            return False
+        words = [Path(self.command).name.lower().removesuffix(".exe"), *(a.lower() for a in self.args)]
+        if "serve" not in words:
+            return False
+        module = any(a == "-m" and b == "agent" for a, b in itertools.pairwise(words))
+        return module or "homelab-agent" in words or any(w.endswith("/homelab-agent") for w in words)
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerSettings:
@@ -146,6 +157,13 @@ class Config(_Strict):
     models_dir: str = "~/.cache/homelab-agent/models"
     prefix_tools: bool = True  # name tools SERVER__TOOL
     mcpServers: dict[str, ServerSettings] = Field(default_factory=dict)  # noqa: N815 (Claude's key)
+
+    def used_models(self) -> list[str]:
+        """The models `agent.model` answers with: one, or the router's."""
+        if self.agent.model != "router":
+            return [self.agent.model]
+        names = (self.router.router_model, self.router.small, self.router.large)
+        return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
     def _models_exist(self) -> Config:
