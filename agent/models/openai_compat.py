@@ -256,6 +256,17 @@ class OpenAICompatModel:
             )
         raise ModelError(f"the model server at {self._where} answered HTTP {status}: {redact_urls(detail)}")
 
+    async def check(self) -> None:
+        """Raise `ModelError` unless the server answers `GET /models` now (within 3 s)."""
+        try:
+            response = await self._client.get("/models", timeout=3)
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"cannot reach the model server at {self._where}: {redact_urls(repr(exc))}"
+            ) from None
+        if response.status_code >= 500:
+            raise ModelError(f"the model server at {self._where} answers HTTP {response.status_code}")
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()

@@ -20,10 +20,10 @@ import structlog
 
 from agent.app import Runtime
 from agent.config import ServeSettings
-from agent.exceptions import ModelNotFoundError
+from agent.exceptions import ModelError, ModelNotFoundError
 from agent.loop import Agent, StepHook
 from agent.messages import Message, ToolResult
-from agent.models.base import TextSink
+from agent.models.base import Checkable, TextSink
 from agent.serve.approval import ApprovalToolset, Approver, WriteNotApprovedError, allow_all, deny_all
 from agent.serve.metrics import Metrics
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
@@ -48,6 +48,8 @@ class Service:
     queue: FairQueue = field(init=False)
     sessions: SessionStore = field(init=False)
     started: int = field(init=False)  # when the service started, Unix seconds ("created" of /v1/models)
+    _checked_at: float = field(default=-1e9, init=False, repr=False)
+    _unreachable: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.started = int(time.time())
@@ -58,6 +60,21 @@ class Service:
             max_bytes=self.settings.session_memory_bytes,
         )
         self.metrics.watch_queue(lambda: self.queue.waiting, lambda: self.queue.active)
+
+    async def unreachable_models(self) -> dict[str, str]:
+        """The models whose backend does not answer now, and why (checked at most every 5 s)."""
+        now = time.monotonic()
+        if now - self._checked_at < 5:
+            return self._unreachable
+        problems: dict[str, str] = {}
+        for name, model in self.runtime.models.items():
+            if isinstance(model, Checkable):
+                try:
+                    await model.check()
+                except ModelError as exc:
+                    problems[name] = str(exc)
+        self._checked_at, self._unreachable = time.monotonic(), problems
+        return problems
 
     @property
     def model_ids(self) -> list[str]:

@@ -168,3 +168,28 @@ async def test_tokens_never_appear_in_the_logs(capsys: pytest.CaptureFixture[str
     assert "http.request" in logged.out + logged.err  # the requests were logged...
     assert TOKEN not in logged.out + logged.err  # ...without their tokens
     assert TOKEN[::-1] not in logged.out + logged.err
+
+
+async def test_healthz_says_unavailable_with_503_when_the_model_backend_does_not_answer() -> None:
+    from agent.models.openai_compat import OpenAICompatModel
+    from tests.support.http_servers import free_port
+
+    down = OpenAICompatModel(base_url=f"http://127.0.0.1:{free_port()}/v1", model="x", name="remote")
+    async with served(down) as service, running(service) as base, client(base, token=None) as http:
+        response = await http.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert "cannot reach the model server" in body["problems"]["remote"]
+
+
+async def test_healthz_is_ok_when_the_model_backend_answers() -> None:
+    from agent.models.openai_compat import OpenAICompatModel
+    from tests.support.fake_openai import serve_fake_openai
+
+    with serve_fake_openai(["hi"]) as fake:
+        up = OpenAICompatModel(base_url=fake.url, model="x", name="remote")
+        async with served(up) as service, running(service) as base, client(base, token=None) as http:
+            response = await http.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.json()["problems"] == {}
