@@ -31,7 +31,7 @@ from uvicorn.server import HANDLED_SIGNALS
 
 from agent.exceptions import ConfigError
 from agent.redact import redact_urls
-from agent.serve.auth import BearerAuth, check_bind
+from agent.serve.auth import BearerAuth, check_bind, oauth_not_used
 from agent.serve.guard import HostPolicy, RequestGuard
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -142,6 +142,9 @@ def build_app(service: Service, host: str | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *openai_routes(),
             Route("/mcp", StreamableHTTPASGIApp(manager)),
+            Route("/.well-known/oauth-protected-resource{rest:path}", oauth_not_used, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server{rest:path}", oauth_not_used, methods=["GET"]),
+            Route("/.well-known/openid-configuration{rest:path}", oauth_not_used, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestMetrics, metrics=service.metrics),
