@@ -174,3 +174,15 @@ async def test_ask_says_the_server_is_busy_when_the_queue_is_full() -> None:
     assert busy.is_error and "busy" in busy.content[0].text  # type: ignore[union-attr]
     assert results["first"].structured_content["answer"] == "answer to first"
     assert results["second"].structured_content["answer"] == "answer to second"
+
+
+async def test_the_server_names_its_version_and_ask_has_a_clean_description() -> None:
+    from agent.serve.mcp_server import server_version
+
+    async with served(ScriptedModel()) as service, Client(build_mcp_server(service), mode="legacy") as client:
+        info = client.server_info
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert info is not None and info.version == server_version() and info.version
+    description = tools["ask"].description or ""
+    assert description.startswith("Ask the homelab agent a question")
+    assert all(line == line.lstrip() for line in description.splitlines())

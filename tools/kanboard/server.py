@@ -3,17 +3,19 @@
 Built for small local models: few tools, short descriptions, flat string parameters, and answers
 in compact text with names instead of ids. Names are accepted wherever ids are; a miss or any
 Kanboard failure comes back as an MCP tool error (`is_error`) whose message says what to do.
-With no KANBOARD_URL the built-in demo board answers, and every overview says so. This module
+With no KANBOARD_URL the built-in demo board answers, and every answer says so. This module
 wires tools to the client; it does not speak JSON-RPC (`client`), find names (`resolve`) or
 render text (`format`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
@@ -90,10 +92,31 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         (tools.add_comment, "Add a comment to a task."),
         (tools.add_subtask, "Add a subtask to a task."),
     ]
+    if demo:
+        reads = [(_labelled(fn), description) for fn, description in reads]
+        writes = [(_labelled(fn), description) for fn, description in writes]
     registered = [_tool(fn, description, _READ) for fn, description in reads]
     if settings.enable_writes:
         registered += [_tool(fn, description, _WRITE) for fn, description in writes]
-    return MCPServer(name="kanboard", instructions=instructions, tools=registered)
+    return MCPServer(name="kanboard", version=_version(), instructions=instructions, tools=registered)
+
+
+def _labelled(fn: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
+    """`fn` whose every answer starts with the demo board's banner (once)."""
+
+    @functools.wraps(fn)
+    async def labelled(*args: Any, **kwargs: Any) -> str:
+        text = await fn(*args, **kwargs)
+        return text if text.startswith(fmt.DEMO_BANNER) else f"{fmt.DEMO_BANNER}\n{text}"
+
+    return labelled
+
+
+def _version() -> str:
+    try:
+        return version("homelab-agent")
+    except PackageNotFoundError:  # pragma: no cover (a checkout that was never installed)
+        return "0+unknown"
 
 
 def _tool(fn: Callable[..., Awaitable[str]], description: str, annotations: ToolAnnotations) -> Tool:
