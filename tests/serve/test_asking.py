@@ -134,3 +134,15 @@ async def test_an_unanswered_approval_cancels_the_run_and_frees_its_place() -> N
         release.set()
     assert written == []
     assert outcome[0].is_error and "not pending any more" in outcome[0].content[0].text
+
+
+async def test_fastmcps_client_reaches_a_token_protected_server_with_auth_as_documented() -> None:
+    from tests.serve.conftest import TOKEN
+
+    async with (
+        served(ScriptedModel(["Two tasks."]), bearer_token=TOKEN) as service,
+        running(service) as base,
+        FastMCPClient(f"{base}/mcp", auth=TOKEN) as client,
+    ):
+        result = await client.call_tool("ask", {"question": "What is open?"})
+    assert result.structured_content is not None and result.structured_content["answer"] == "Two tasks."
