@@ -43,10 +43,13 @@ def error_body(message: str, kind: str, code: str) -> bytes:
 
 
 def machine_names() -> set[str]:
-    """The names this machine calls itself (hostname, FQDN, `NAME.local`), lowercased."""
-    names = {socket.gethostname().lower(), socket.getfqdn().lower()}
-    names |= {f"{n.split('.')[0]}.local" for n in list(names) if n}
-    return {n for n in names if n}
+    """The names this machine calls itself (its hostname, short and `.local`), lowercased.
+
+    No DNS lookup: the FQDN would need one, which can hang on a box without a resolver.
+    """
+    name = socket.gethostname().lower()
+    short = name.split(".")[0]
+    return {n for n in (name, short, f"{short}.local") if n and n != ".local"}
 
 
 def _host_only(value: str) -> str:

@@ -83,7 +83,9 @@ def _owner(ctx: Context[Any, Any]) -> str:
     headers = ctx.headers
     if headers is None:
         return "local"  # stdio, or in process: the one client that started this server
-    session = headers.get("mcp-session-id")  # issued by the MCP library, checked against the caller
+    if input_rounds(ctx):
+        return "http"  # 2026-07-28 requests have no connection (and their session header is unchecked)
+    session = headers.get("mcp-session-id")  # the MCP library routed the request by it: a real session
     return f"mcp:{session}" if session else "http"
 
 
