@@ -47,6 +47,7 @@ def first_table(text: str) -> list[Summary]:
         rows.append(
             Summary(
                 label=cells["configuration"],
+                board=cells.get("board") or "homelab",  # tables from before the household board have none
                 n=int(num("n")),
                 accuracy=num("accuracy"),
                 valid_calls=num("valid calls"),

@@ -32,6 +32,7 @@ def test_the_first_results_table_becomes_one_point_per_configuration(tmp_path: P
         ("router", 0.43, 12.2, 26.8),
     ]
     assert rows[1].small_share == 0.33 and rows[1].escalations == 26 and rows[0].escalations is None
+    assert {r.board for r in rows} == {"homelab"}
     plot_rows(rows, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
 
