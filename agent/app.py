@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import structlog
 
 from agent.config import Config
 from agent.exceptions import ConfigError
@@ -21,6 +22,8 @@ from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
 
 __all__ = ["Runtime", "build_answering_model", "open_agent", "open_toolbox"]
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -58,11 +61,17 @@ def build_answering_model(config: Config) -> tuple[Model, dict[str, Model]]:
 
 @asynccontextmanager
 async def open_toolbox(config: Config, extra_toolsets: Sequence[Toolset] = ()) -> AsyncIterator[Toolbox]:
-    """Connect the configured MCP servers (lazily, on first use) behind one `Toolbox`."""
+    """Connect the configured MCP servers (lazily, on first use) behind one `Toolbox`.
+
+    An entry that starts homelab-agent's own server (a reused Claude Desktop file lists it) is left
+    out: the agent would offer itself as a tool, and start itself again for every question.
+    """
     async with anyio.create_task_group() as tg:
         toolsets: list[Toolset] = list(extra_toolsets)
         for name, server in config.mcpServers.items():
-            if not server.disabled:
+            if server.serves_this_agent():
+                log.info("mcp.skip_self", server=name)
+            elif not server.disabled:
                 mcp = MCPToolset(name, tg, settings=server)
                 toolsets.append(FilteredToolset(mcp, allow=server.allow, deny=server.deny))
         toolbox = Toolbox(toolsets, prefix=config.prefix_tools)

@@ -11,6 +11,7 @@ the environment.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -57,6 +58,16 @@ class ServerSettings(_Strict):
     tools_ttl_s: float = Field(default=60.0, ge=0)  # list the tools again after this long (live schemas)
     disabled: bool = False
     type: str | None = None  # accepted from Claude Desktop files ("stdio", "http", "sse")
+
+    def serves_this_agent(self) -> bool:
+        """Whether this entry starts homelab-agent's own MCP server (a Claude Desktop file lists it)."""
+        if self.command is None:
+            return False
+        words = [Path(self.command).name.lower().removesuffix(".exe"), *(a.lower() for a in self.args)]
+        if "serve" not in words:
+            return False
+        module = any(a == "-m" and b == "agent" for a, b in itertools.pairwise(words))
+        return module or "homelab-agent" in words or any(w.endswith("/homelab-agent") for w in words)
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerSettings:
@@ -118,11 +129,21 @@ class ServeSettings(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=1, le=65535)
-    bearer_token: SecretStr | None = None  # required when host is not loopback
+    bearer_token: SecretStr | None = None  # required (24+ characters) when host is not loopback
     queue_size: int = Field(default=16, ge=1)  # waiting requests before 429
     concurrency: int = Field(default=1, ge=1)  # requests answered at once
-    reexport_tools: bool = False  # also offer the underlying MCP tools
+    reexport_tools: bool = False  # also offer the underlying MCP tools (approved like the agent's calls)
     allow_writes: bool = False  # allow write tools when the client cannot be asked
+    # Host names clients use beyond IP addresses, localhost and this machine's own names (DNS
+    # rebinding protection); "*.lan" matches subdomains, "*" turns the check off
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # web pages (scheme://host[:port]) allowed to call the server from a browser; pages on
+    # loopback always are, every other cross-site request is refused
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger request bodies get 413
+    max_history_bytes: int = Field(default=256 * 1024, ge=1024)  # text of one conversation; more is 413
+    session_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # all kept MCP conversations
+    approval_timeout_s: float = Field(default=300.0, gt=0)  # a write waiting for the user's answer
 
 
 class Config(_Strict):
@@ -137,6 +158,13 @@ class Config(_Strict):
     models_dir: str = "~/.cache/homelab-agent/models"
     prefix_tools: bool = True  # name tools SERVER__TOOL
     mcpServers: dict[str, ServerSettings] = Field(default_factory=dict)  # noqa: N815 (Claude's key)
+
+    def used_models(self) -> list[str]:
+        """The models `agent.model` answers with: one, or the router's."""
+        if self.agent.model != "router":
+            return [self.agent.model]
+        names = (self.router.router_model, self.router.small, self.router.large)
+        return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
     def _models_exist(self) -> Config:

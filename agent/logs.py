@@ -1,5 +1,8 @@
 """structlog to stderr, console or JSON, with secrets redacted from every event.
 
+Redacted: the values of secret-looking keys, every known secret (the config's tokens and headers)
+wherever it appears, and credentials written inside URLs (`agent.redact`).
+
 Entry points call `configure_logging` once; library modules only call `structlog.get_logger`.
 Stdout is left alone: it belongs to answers and to the stdio MCP transport.
 """
@@ -14,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from agent.redact import redact_urls
+
 __all__ = ["REDACTED", "configure_logging", "redactor"]
 
 REDACTED = "***"
@@ -27,7 +32,7 @@ def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
         for secret in secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return value
+        return redact_urls(value)
     if isinstance(value, dict):
         return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -45,6 +50,17 @@ def redactor(secrets: Iterable[str]) -> structlog.types.Processor:
         return event
 
     return redact
+
+
+class _RedactingFormatter(logging.Formatter):
+    """The standard format, with known secrets and URL credentials blanked from the whole line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(logging.BASIC_FORMAT)
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(_scrub(super().format(record), self._secrets))
 
 
 class _Stderr:
@@ -70,10 +86,9 @@ def configure_logging(level: str = "warning", fmt: str = "console", secrets: Ite
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,  # tracebacks become text before they are redacted
             redactor(secrets),
-            structlog.processors.format_exc_info
-            if fmt == "json"
-            else structlog.processors.StackInfoRenderer(),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -81,5 +96,7 @@ def configure_logging(level: str = "warning", fmt: str = "console", secrets: Ite
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:  # libraries' own log lines, tracebacks included
+        handler.setFormatter(_RedactingFormatter(secrets))
     for noisy in ("httpx", "httpx2", "httpcore", "mcp"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

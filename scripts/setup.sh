@@ -29,7 +29,38 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "error: Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+
+# Long pip runs write to .venv/setup.log; the terminal gets one progress line (updated in place, or
+# once a minute when stderr is not a terminal, as in CI) and, on failure, the log's last lines.
+log=.venv/setup.log
+: > "$log"
+run_logged() {
+  local what=$1 start=$SECONDS pid elapsed last=-60
+  shift
+  "$@" >>"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    elapsed=$((SECONDS - start))
+    if [ -t 2 ]; then
+      printf '\r== %s ... %dm%02ds (log: %s) ' "$what" $((elapsed / 60)) $((elapsed % 60)) "$log" >&2
+    elif [ $((elapsed - last)) -ge 60 ]; then
+      echo "== $what ... $((elapsed / 60))m$((elapsed % 60))s" >&2
+      last=$elapsed
+    fi
+    sleep 1
+  done
+  if ! wait "$pid"; then
+    [ -t 2 ] && echo >&2
+    echo "error: $what failed; the last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    return 1
+  fi
+  elapsed=$((SECONDS - start))
+  [ -t 2 ] && printf '\r\033[K' >&2
+  echo "== $what: done in $((elapsed / 60))m$((elapsed % 60))s" >&2
+}
+
+run_logged "upgrading pip" .venv/bin/python -m pip install --upgrade pip
 
 # llama.cpp's default native build uses every instruction of the build CPU (AMX included), which
 # dies with SIGILL elsewhere; build a portable AVX2 binary unless the user chose CMAKE_ARGS.
@@ -40,10 +71,10 @@ if [ -z "${CMAKE_ARGS:-}" ]; then
   export CMAKE_ARGS="$cpu_args"
   if command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 \
       && ! .venv/bin/python -c 'import llama_cpp, sys; sys.exit(not llama_cpp.llama_supports_gpu_offload())' 2>/dev/null; then
-    echo "== building llama-cpp-python with CUDA" >&2
-    CMAKE_ARGS="-DGGML_CUDA=on" .venv/bin/pip install -q --no-cache-dir --force-reinstall --no-deps \
-      "llama-cpp-python==0.3.36" || echo "warning: the CUDA build failed; building for the CPU" >&2
+    CMAKE_ARGS="-DGGML_CUDA=on" run_logged "building llama-cpp-python with CUDA" \
+      .venv/bin/pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36" \
+      || echo "warning: the CUDA build failed; building for the CPU" >&2
   fi
 fi
-echo "== installing homelab-agent${extras:+[$extras]} (the first build of llama-cpp-python takes ~8 min)" >&2
-.venv/bin/pip install -q -e ".${extras:+[$extras]}"
+run_logged "installing homelab-agent${extras:+[$extras]} (the first build of llama-cpp-python takes ~8 min)" \
+  .venv/bin/pip install -e ".${extras:+[$extras]}"

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import anyio
 import click
 
 from agent.app import open_agent, open_toolbox
-from agent.cli.common import load, run_async
+from agent.cli.common import fail, load, run_async
+from agent.config import Config
+from agent.exceptions import ConfigError
 from agent.loop import Session
+from agent.models.catalog import KNOWN_MODELS
+from agent.models.factory import model_path
+from agent.models.settings import ModelSettings
+from agent.redact import redact_url
 from agent.trace import RunResult, render_trace
 
 __all__ = ["COMMANDS"]
@@ -111,17 +118,24 @@ def config_group() -> None:
 @click.option("--connect", is_flag=True, help="Also start every MCP server and list its tools.")
 @click.pass_context
 def config_check(ctx: click.Context, connect: bool) -> None:
-    """Validate the config file and say what it sets up."""
+    """Validate the config file, say what it sets up, and check the model files are there."""
     config = load(ctx.find_root())
+    used = config.used_models()
+    problems = 0
     for name, model in config.models.items():
-        where = model.source if model.backend == "llama_cpp" else model.url
-        click.echo(
-            f"model {name}: {model.backend} {where} (n_ctx {model.n_ctx}, gpu layers {model.n_gpu_layers})"
-        )
+        lines = _describe_model(config, name, model)
+        if name not in used:
+            lines[0] += f" (not used: agent.model = {config.agent.model!r})"
+        elif lines[1:] and lines[1].startswith("  missing"):
+            problems += 1
+        for line in lines:
+            click.echo(line)
     click.echo(f"answering model: {config.agent.model} (router mode {config.router.mode})")
     for name, server in config.mcpServers.items():
-        target = server.command if server.transport == "stdio" else server.url
-        click.echo(f"server {name}: {server.transport} {target}" + (" (disabled)" if server.disabled else ""))
+        target = server.command if server.transport == "stdio" else redact_url(server.url or "")
+        note = " (disabled)" if server.disabled else ""
+        note = " (this agent itself: left out)" if server.serves_this_agent() else note
+        click.echo(f"server {name}: {server.transport} {target}{note}")
     if connect:
 
         async def main() -> None:
@@ -131,7 +145,29 @@ def config_check(ctx: click.Context, connect: bool) -> None:
                     click.echo(f"server {toolset.name}: {len(found)} tools")
 
         run_async(main)
+    if problems:
+        fail(f"{problems} model file(s) missing; the config is valid, but the agent cannot start")
     click.echo("config OK")
+
+
+def _describe_model(config: Config, name: str, model: ModelSettings) -> list[str]:
+    """Lines about one model: its backend and settings, and whether its file is there."""
+    if model.backend == "openai":
+        remote = model.remote_model or name
+        url = redact_url(model.url or "")
+        return [f"model {name}: openai {url} (model {remote!r}, timeout {model.timeout_s:g}s)"]
+    settings = f"n_ctx {model.n_ctx}, gpu layers {model.n_gpu_layers}"
+    first = f"model {name}: llama_cpp {model.source or name} ({settings})"
+    try:
+        path = model_path(model, name, Path(config.models_dir).expanduser())
+    except ConfigError as exc:
+        return [first, f"  missing: {exc}"]
+    if path.is_file():
+        return [first, f"  file: {path}"]
+    source = model.source or name
+    pull = source if source in KNOWN_MODELS or source.startswith("hf:") else None
+    fix = f"run `homelab-agent models pull {pull}`" if pull else f"fix models.{name}.source"
+    return [first, f"  missing: no model file at {path}; {fix}"]
 
 
 COMMANDS: list[click.Command] = [ask, chat, tools, config_group]

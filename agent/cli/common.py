@@ -44,9 +44,22 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     """Run `fn` on an event loop; our errors print as one line, Ctrl-C exits quietly."""
     try:
         return anyio.run(fn)
+    except BaseExceptionGroup as group:  # raised inside a task group (the MCP servers' or the server's)
+        ours = _only(group)
+        if ours is None:
+            raise
+        fail(str(ours), 2 if isinstance(ours, ConfigError) else 1)
     except ConfigError as exc:
         fail(str(exc), 2)
     except HomelabAgentError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _only(group: BaseExceptionGroup[BaseException]) -> HomelabAgentError | None:
+    """The one error of ours a group of one (nested) holds, or None."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, HomelabAgentError) else None

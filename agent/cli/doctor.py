@@ -1,9 +1,10 @@
 """`doctor`: what this machine can run, and whether each configured model fits it.
 
-Reports CPU features, RAM, NVIDIA GPUs with free VRAM, and for each model in the config (or the
-default model when there is no config): whether its file is there, how many layers go to the GPU,
-the context that fits, the expected speed, and what to do when it does not fit. Reads GGUF
-headers only; loads nothing.
+Reports CPU features, RAM, NVIDIA GPUs with free VRAM, and for each model the config answers with
+(`agent.model`, or the router's models; the default model when there is no config): whether its
+file is there, how many layers go to the GPU, the context that fits, the expected speed, and what
+to do when it does not fit. Models the config defines but does not use are named and not judged.
+Reads GGUF headers only; loads nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
 from agent.models.settings import ModelSettings
+from agent.redact import redact_url, redact_urls
 
 __all__ = ["COMMANDS", "report_machine", "report_model"]
 
@@ -51,13 +53,15 @@ def report_model(
     """Whether model `name` is ready and fits, and lines saying so."""
     if settings.backend == "openai":
         url = (settings.url or "").rstrip("/")
+        shown = redact_url(url)
         try:
             ok = httpx.get(f"{url}/models", timeout=3).status_code < 500
         except httpx.HTTPError as exc:
             return False, [
-                f"model {name}: server {url} unreachable ({exc!r}); start it or fix models.{name}.url"
+                f"model {name}: server {shown} unreachable ({redact_urls(repr(exc))}); "
+                f"start it or fix models.{name}.url"
             ]
-        return ok, [f"model {name}: server {url} {'answers' if ok else 'fails'}"]
+        return ok, [f"model {name}: server {shown} {'answers' if ok else 'fails'}"]
     try:
         path = model_path(settings, name, models_dir)
         info = read_gguf(path)
@@ -94,16 +98,21 @@ def doctor(ctx: click.Context, models_dir: str | None) -> None:
     obj: dict[str, Any] = ctx.obj or {}
     folder = models_dir_for(ctx, models_dir)
     try:
-        entries = load_config(obj.get("config_path")).models
+        config = load_config(obj.get("config_path"))
+        entries, used, answering = config.models, config.used_models(), config.agent.model
     except ConfigError:
-        entries = {}
-    entries = entries or {DEFAULT_MODEL: ModelSettings(source=DEFAULT_MODEL)}
+        entries, used, answering = {}, [], DEFAULT_MODEL
+    if not entries:
+        entries, used = {DEFAULT_MODEL: ModelSettings(source=DEFAULT_MODEL)}, [DEFAULT_MODEL]
     cpu, found = cpu_info(), gpus()
     for line in report_machine(cpu, found):
         click.echo(line)
     free = found[0].memory_free if found else 0
     healthy = True
     for name, settings in entries.items():
+        if name not in used:
+            click.echo(f"model {name}: not used by this config (agent.model = {answering!r}); not checked")
+            continue
         ok, lines = report_model(name, settings, folder, free, cpu.ram_available)
         healthy = healthy and ok
         for line in lines:

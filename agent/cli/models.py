@@ -1,4 +1,4 @@
-"""`models pull` and `models list`: get model files and see what is installed.
+"""`models pull`, `models verify` and `models list`: get model files, check them, see what is installed.
 
 Both work without a config file: the models directory is `--models-dir`, else the environment
 variable HOMELAB_AGENT_MODELS_DIR, else the config's `models_dir`, else the default.
@@ -6,6 +6,7 @@ variable HOMELAB_AGENT_MODELS_DIR, else the config's `models_dir`, else the defa
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from agent.cli.common import fail
 from agent.config import Config, load_config
 from agent.exceptions import ConfigError, ModelError
 from agent.logs import configure_logging
-from agent.models.catalog import KNOWN_MODELS, installed, pull
+from agent.models.catalog import KNOWN_MODELS, installed, pull, verify
 
 __all__ = ["COMMANDS", "models_dir_for"]
 
@@ -67,6 +68,29 @@ def pull_command(ctx: click.Context, name: str, models_dir: str | None, force: b
     except ModelError as exc:
         fail(str(exc))
     click.echo(f"{name}: {path} ({_size(path.stat().st_size)})")
+
+
+@models.command("verify")
+@click.argument("names", nargs=-1)
+@_models_dir_option
+@click.pass_context
+def verify_command(ctx: click.Context, names: tuple[str, ...], models_dir: str | None) -> None:
+    """Hash known models' files again and compare with their pinned sha256 (default: every one installed)."""
+    folder = models_dir_for(ctx, models_dir)
+    chosen = list(names) or [m.name for m in KNOWN_MODELS.values() if (folder / m.filename).is_file()]
+    if not chosen:
+        fail(f"no known model is installed in {folder}")
+    bad = 0
+    for name in chosen:
+        try:
+            path = verify(name, folder)
+        except ModelError as exc:
+            bad += 1
+            click.echo(f"{name}: FAILED: {exc}", err=True)
+        else:
+            click.echo(f"{name}: {path} matches its sha256")
+    if bad:
+        sys.exit(1)
 
 
 @models.command("list")

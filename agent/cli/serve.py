@@ -19,7 +19,7 @@ from agent.messages import Message, ToolSpec
 from agent.models.base import Model
 from agent.models.scripted import ScriptedModel, Turn
 from agent.serve.auth import check_bind
-from agent.serve.http import serve_http
+from agent.serve.http import listen, serve_http
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.service import Service
 
@@ -58,10 +58,12 @@ def serve(ctx: click.Context, transport: str, host: str | None, port: int | None
     """Serve the agent: over stdio to one MCP client, or over HTTP to many."""
     config = load(ctx)
     settings = config.serve
-    if transport == "http":
+    sock = None
+    if transport == "http":  # refuse a bad bind before loading models and starting servers
         token = settings.bearer_token.get_secret_value() if settings.bearer_token else None
         try:
             check_bind(host or settings.host, token)
+            sock = listen(host or settings.host, settings.port if port is None else port)
         except ConfigError as exc:
             fail(str(exc), 2)
     model = _test_model()
@@ -72,7 +74,7 @@ def serve(ctx: click.Context, transport: str, host: str | None, port: int | None
             if transport == "stdio":
                 await build_mcp_server(service).run_stdio_async()
             else:
-                await serve_http(service, host, port)
+                await serve_http(service, host, port, sock)
 
     run_async(main)
 

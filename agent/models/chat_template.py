@@ -6,6 +6,10 @@ environment, with tools passed the way Hugging Face templates expect them (`tool
 nothing about tools (Gemma 3, models without a template) get the tool list and the `<tool_call>`
 convention in the system message. Tool results are compacted on the way in.
 
+Only the template may write control tokens. `render_parts` marks every control token's text that
+comes from a message, a tool result or a tool definition (a question containing `<|im_start|>`,
+say), so the tokenizer reads it as plain text and injected text cannot fake a turn.
+
 This module does not tokenize, generate, or parse the model's output (see `toolcalls`).
 """
 
@@ -25,7 +29,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from agent.exceptions import ModelLoadError
 from agent.messages import Message, ToolSpec
 
-__all__ = ["CallSyntax", "ChatTemplate", "compact_tool_result"]
+__all__ = ["CallSyntax", "ChatTemplate", "PromptPart", "compact_tool_result"]
+
+PromptPart = tuple[str, bool]
+"""A piece of a rendered prompt, and whether its control-token text is real (the template's own)."""
+
+_MARK = re.compile("\ue000(\\d+)\ue001")  # stands in for control-token text from untrusted input
 
 Family = Literal["hermes", "llama3", "mistral"]
 
@@ -78,9 +87,20 @@ class ChatTemplate:
     """A model's chat template, ready to render conversations with tools."""
 
     def __init__(
-        self, source: str | None, *, architecture: str = "", bos_token: str = "", eos_token: str = ""
+        self,
+        source: str | None,
+        *,
+        architecture: str = "",
+        bos_token: str = "",
+        eos_token: str = "",
+        control_tokens: Sequence[str] = (),
     ) -> None:
         self.native = source is not None
+        # longest first, so "<|im_start|>" is not found inside a longer token's text
+        self.control_tokens = tuple(sorted({t for t in control_tokens if t}, key=len, reverse=True))
+        self._control = (
+            re.compile("|".join(map(re.escape, self.control_tokens))) if self.control_tokens else None
+        )
         if source is None:
             source = _read("gemma.jinja" if architecture.startswith("gemma") else "chatml.jinja")
         self.source = source
@@ -104,6 +124,11 @@ class ChatTemplate:
 
     def render(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> str:
         """The prompt for `messages` and `tools`, ending where the assistant's turn begins."""
+        return "".join(text for text, _ in self.render_parts(messages, tools))
+
+    def render_parts(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[PromptPart]:
+        """The prompt as pieces: `(text, True)` from the template, `(text, False)` for control-token
+        text that came from a message or a tool and must be tokenized as plain text."""
         tool_dicts = [
             {
                 "type": "function",
@@ -116,15 +141,42 @@ class ChatTemplate:
         else:
             rendered = self._inline_tools(messages, tool_dicts)
         try:
-            return self._template.render(
-                messages=rendered,
-                tools=tool_dicts or None,
+            text = self._template.render(
+                messages=self._marked(rendered),
+                tools=self._marked(tool_dicts) or None,
                 add_generation_prompt=True,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
             )
         except TemplateError as exc:
             raise ModelLoadError(f"the model's chat template failed on this conversation: {exc}") from exc
+        return self._split(text)
+
+    def _marked(self, value: Any) -> Any:
+        """`value` with control-token text in every string replaced by a mark (see `_split`)."""
+        if self._control is None:
+            return value
+        if isinstance(value, str):
+            index = {t: i for i, t in enumerate(self.control_tokens)}
+            return self._control.sub(lambda m: f"\ue000{index[m.group(0)]}\ue001", value)
+        if isinstance(value, dict):
+            return {k: self._marked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._marked(v) for v in value]
+        return value
+
+    def _split(self, text: str) -> list[PromptPart]:
+        parts: list[PromptPart] = []
+        pieces = _MARK.split(text)
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                if piece:
+                    parts.append((piece, True))
+            else:
+                n = int(piece)
+                literal = self.control_tokens[n] if n < len(self.control_tokens) else f"\ue000{piece}\ue001"
+                parts.append((literal, False))
+        return parts
 
     def _native_message(self, message: Message) -> dict[str, Any]:
         out: dict[str, Any] = {"role": message.role, "content": message.content}

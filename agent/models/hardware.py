@@ -40,6 +40,7 @@ __all__ = [
 
 GIB = 1024**3
 MIB = 1024**2
+_MAX_ARRAY_DEPTH = 16  # real files nest arrays once at most; deeper is corruption (or an attack)
 _SCALARS: dict[int, str] = {
     GGUFValueType.UINT8: "<B", GGUFValueType.INT8: "<b", GGUFValueType.UINT16: "<H",
     GGUFValueType.INT16: "<h", GGUFValueType.UINT32: "<I", GGUFValueType.INT32: "<i",
@@ -92,21 +93,28 @@ class _Cursor:
         self.pos += length
         return raw.decode("utf-8", errors="replace")
 
-    def value(self, kind: int) -> Any:
+    def value(self, kind: int, depth: int = 0) -> Any:
         if kind == GGUFValueType.STRING:
             return self.string()
         if kind in _SCALARS:
             return self.unpack(_SCALARS[kind])
         if kind == GGUFValueType.ARRAY:
+            if depth >= _MAX_ARRAY_DEPTH:
+                raise ModelLoadError(
+                    f"{self.path} is corrupt or hostile: its metadata has arrays nested more than "
+                    f"{_MAX_ARRAY_DEPTH} deep; download the model again from a source you trust"
+                )
             inner, count = self.unpack("<I"), self.unpack("<Q")
             if inner in _SCALARS:
                 self.pos += count * struct.calcsize(_SCALARS[inner])
+                if self.pos > len(self.buf):
+                    raise ModelLoadError(f"{self.path} is truncated or corrupt (an array runs past the end)")
             elif inner == GGUFValueType.STRING:
                 for _ in range(count):
                     self.string(keep=False)
             else:
                 for _ in range(count):
-                    self.value(inner)
+                    self.value(inner, depth + 1)
             return None  # arrays (vocabulary, merges) are not needed here
         raise ModelLoadError(f"{self.path} is corrupt: unknown GGUF value type {kind}")
 

@@ -3,8 +3,10 @@
 `LocalModel.load` checks the file (GGUF magic and metadata, RAM needed) before llama.cpp sees it,
 offloads as many layers as free VRAM allows, and keeps one lock per model: concurrent requests
 queue; generation runs in a worker thread that stops at the next token when the caller is
-cancelled. Prompts are rendered with the model's own chat template; outputs are parsed by
-`toolcalls`; `constrained` adds a grammar that only admits a valid call or a plain answer.
+cancelled. Prompts are rendered with the model's own chat template, and only the template's own
+control tokens are tokenized as such: control-token text inside questions, answers, tool results
+and tool definitions is tokenized as text. Outputs are parsed by `toolcalls`; `constrained` adds a
+grammar that only admits a valid call or a plain answer.
 
 Speed: generation starts from the longest prefix already in the KV cache (so the system prompt and
 tools are processed once), and when a request would overwrite a long prefix (sessions that take
@@ -213,6 +215,7 @@ class LocalModel:
             architecture=info.architecture,
             bos_token=self._token_text(llm.token_bos()),
             eos_token=self._token_text(llm.token_eos()),
+            control_tokens=self._control_tokens(),
         )
         self._add_bos = bool(info.metadata.get("tokenizer.ggml.add_bos_token", False))
         self._states = _StateCache(settings.cache_ram_mb * _MIB) if settings.cache_ram_mb else None
@@ -310,9 +313,24 @@ class LocalModel:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
+    def _control_tokens(self) -> list[str]:
+        """The text of every control token in the vocabulary (`<|im_start|>`, `</s>`, ...)."""
+        vocab, control = self._llm._model.vocab, llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+        ids = [i for i in range(self._llm.n_vocab()) if llama_cpp.llama_vocab_get_attr(vocab, i) & control]
+        return [self._token_text(i) for i in ids]
+
     def tokenize(self, prompt: str) -> list[int]:
-        """The tokens of a rendered prompt, as `respond` feeds them (special tokens parsed)."""
-        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        """The tokens of a prompt written by us in full (control-token text in it is parsed)."""
+        return self._with_bos(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def prompt_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[int]:
+        """The tokens `respond` feeds for a conversation: control tokens only where the template put them."""
+        tokens: list[int] = []
+        for text, special in self._template.render_parts(messages, tools):
+            tokens += self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+        return self._with_bos(tokens)
+
+    def _with_bos(self, tokens: list[int]) -> list[int]:
         bos = self._llm.token_bos()
         if self._add_bos and bos >= 0 and (not tokens or tokens[0] != bos):
             tokens.insert(0, bos)
@@ -428,7 +446,7 @@ class LocalModel:
             if cancel.is_set():
                 return _Generation("", ParsedOutput(""), Usage(), constrained=False)
             settings = self._settings
-            tokens = self.tokenize(self._template.render(messages, tools))
+            tokens = self.prompt_tokens(messages, tools)
             if len(tokens) >= settings.n_ctx - 8:
                 raise ContextOverflowError(
                     f"the prompt is {len(tokens)} tokens but model {self._name!r} has "
@@ -451,7 +469,7 @@ class LocalModel:
             ):
                 log.info("model.repeated_call", model=self._name, tools=[c.name for c in parsed.tool_calls])
                 try:
-                    retry = self.tokenize(self._template.render(messages, []))
+                    retry = self.prompt_tokens(messages, [])
                 except ModelLoadError:  # a template that cannot show tool turns without tools
                     retry = []
                 if retry:

@@ -5,6 +5,9 @@ back to the text parser when the server leaves a call in the content (servers wh
 renders tools but does not parse the model's answer). With `on_text` the request streams (SSE)
 and the final answer's text is forwarded as it arrives; tool-call text never is.
 
+A server that answers something other than JSON or server-sent events (a login page, a proxy's
+error page) is a `ModelError` that says so. URLs in messages are shown without credentials.
+
 Not here: prompts and templates (the server's job), local inference (see `local`).
 """
 
@@ -23,6 +26,7 @@ from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import compact_tool_result
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
+from agent.redact import redact_url, redact_urls
 
 __all__ = ["OpenAICompatModel"]
 
@@ -83,6 +87,7 @@ class OpenAICompatModel:
             base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
         )
         self._model, self._name = model, name
+        self._where = redact_url(base_url.rstrip("/"))  # for messages: no credentials
         self._temperature, self._max_tokens = temperature, max_tokens
 
     @property
@@ -121,7 +126,7 @@ class OpenAICompatModel:
             if on_text is None:
                 response = await self._client.post("/chat/completions", json=payload)
                 self._raise_for_status(response.status_code, response.text)
-                body = response.json()
+                body = self._json(response)
                 first = started
                 message = (body.get("choices") or [{}])[0].get("message") or {}
                 content, raw_calls, usage_body = (
@@ -132,7 +137,9 @@ class OpenAICompatModel:
             else:
                 content, raw_calls, usage_body, first, stream = await self._stream(payload, on_text, started)
         except httpx.HTTPError as exc:
-            raise ModelError(f"cannot reach the model server at {self._client.base_url}: {exc!r}") from exc
+            raise ModelError(
+                f"cannot reach the model server at {self._where}: {redact_urls(repr(exc))}"
+            ) from None
         ended = time.perf_counter()
         names = [t.name for t in tools]
         parsed = _native_calls(raw_calls) if raw_calls else parse_output(content, names)
@@ -182,13 +189,22 @@ class OpenAICompatModel:
                 self._raise_for_status(
                     response.status_code, (await response.aread()).decode(errors="replace")
                 )
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind not in ("text/event-stream", "application/json", "application/x-ndjson", ""):
+                raise self._not_openai(kind)
+            events = 0
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[len("data:") :].strip()
                 if data == "[DONE]":
+                    events += 1
                     break
-                chunk = json.loads(data)
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise self._not_openai(kind, "an event that is not JSON") from None
+                events += 1
                 last = chunk if chunk.get("usage") else last
                 delta = ((chunk.get("choices") or [{}])[0] or {}).get("delta") or {}
                 if not first and (delta.get("content") or delta.get("tool_calls")):
@@ -205,7 +221,27 @@ class OpenAICompatModel:
                     function = call.get("function") or {}
                     slot["function"]["name"] += function.get("name") or ""
                     slot["function"]["arguments"] += function.get("arguments") or ""
+        if not events:
+            raise self._not_openai(kind or "no content type", "no server-sent events")
         return content, [calls[i] for i in sorted(calls)], last, first or time.perf_counter(), stream
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            body = response.json()
+        except ValueError:
+            raise self._not_openai(kind or "no content type") from None
+        if not isinstance(body, dict):
+            raise self._not_openai(kind, "JSON that is not an object")
+        return body
+
+    def _not_openai(self, kind: str, what: str = "") -> ModelError:
+        got = what or "something other than JSON"
+        return ModelError(
+            f"the model server at {self._where} answered {got} ({kind}): it is not an OpenAI-compatible "
+            f"API (a login page or a proxy in the way?); check models.{self._name}.url, which usually "
+            "ends in /v1"
+        )
 
     def _raise_for_status(self, status: int, body: str) -> None:
         if status < 400:
@@ -214,11 +250,22 @@ class OpenAICompatModel:
         lowered = detail.lower()
         if status == 400 and ("context" in lowered and ("exceed" in lowered or "length" in lowered)):
             raise ContextOverflowError(
-                f"the prompt does not fit the context of {self._model!r} on {self._client.base_url} "
+                f"the prompt does not fit the context of {self._model!r} on {self._where} "
                 f"({detail}); "
                 "raise the server's context size, lower agent.tool_result_tokens, or start a new conversation"
             )
-        raise ModelError(f"the model server at {self._client.base_url} answered HTTP {status}: {detail}")
+        raise ModelError(f"the model server at {self._where} answered HTTP {status}: {redact_urls(detail)}")
+
+    async def check(self) -> None:
+        """Raise `ModelError` unless the server answers `GET /models` now (within 3 s)."""
+        try:
+            response = await self._client.get("/models", timeout=3)
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"cannot reach the model server at {self._where}: {redact_urls(repr(exc))}"
+            ) from None
+        if response.status_code >= 500:
+            raise ModelError(f"the model server at {self._where} answers HTTP {response.status_code}")
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

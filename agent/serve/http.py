@@ -1,34 +1,44 @@
 """The one HTTP app: streamable-HTTP MCP at `/mcp`, the OpenAI API at `/v1`, `/healthz`, `/metrics`.
 
-`build_app` assembles the Starlette app around a `Service` (bearer auth and request metrics as plain
-ASGI middleware, so streams and disconnects pass straight through); `serve_http` runs it with
-uvicorn after `check_bind` has made sure an exposed server has a token. The endpoints themselves
-live in `agent.serve.mcp_server` and `agent.serve.openai_api`.
+`build_app` assembles the Starlette app around a `Service`: request metrics, then the request guard
+(Host, Origin, content type, body size: `agent.serve.guard`), then bearer auth, all plain ASGI
+middleware so streams and disconnects pass straight through. `serve_http` runs it with uvicorn after
+`check_bind` has made sure an exposed server has a token. The endpoints themselves live in
+`agent.serve.mcp_server` and `agent.serve.openai_api`.
 """
 
 from __future__ import annotations
 
+import errno
+import signal
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import structlog
 import uvicorn
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.server import HANDLED_SIGNALS
 
-from agent.serve.auth import BearerAuth, check_bind
+from agent.exceptions import ConfigError
+from agent.redact import redact_urls
+from agent.serve.auth import BearerAuth, check_bind, oauth_not_used
+from agent.serve.guard import HostPolicy, RequestGuard
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from agent.serve.openai_api import openai_routes
 from agent.serve.service import Service
 
-__all__ = ["build_app", "http_server", "serve_http"]
+__all__ = ["build_app", "http_server", "listen", "serve_http"]
 
 log = structlog.get_logger(__name__)
 
@@ -69,12 +79,18 @@ class RequestMetrics:
 
 
 async def healthz(request: Request) -> JSONResponse:
-    """GET /healthz (no auth): status, the answering model, the models and tool servers."""
+    """GET /healthz (no auth): status, the answering model, the models and tool servers.
+
+    503 with `"status": "unavailable"` and the reasons under `"problems"` while a model's backend
+    (a server elsewhere) does not answer: the agent cannot answer questions then.
+    """
     service: Service = request.app.state.service
     runtime = service.runtime
+    problems = await service.unreachable_models()
     return JSONResponse(
         {
-            "status": "ok",
+            "status": "unavailable" if problems else "ok",
+            "problems": {name: redact_urls(why) for name, why in problems.items()},
             "model": runtime.agent.model.name,
             "models": list(runtime.models),
             "servers": [t.name for t in runtime.toolbox.toolsets],
@@ -84,7 +100,8 @@ async def healthz(request: Request) -> JSONResponse:
                 "concurrency": service.queue.concurrency,
                 "queue_size": service.queue.max_waiting,
             },
-        }
+        },
+        status_code=503 if problems else 200,
     )
 
 
@@ -97,14 +114,20 @@ async def metrics_endpoint(request: Request) -> Response:
 def build_app(service: Service, host: str | None = None) -> Starlette:
     """The HTTP app for `service` (its MCP session manager starts with the app's lifespan).
 
-    `host` (default `serve.host`) is where it will listen; on loopback, `/mcp` also refuses requests
-    whose Host or Origin header is not loopback (DNS-rebinding protection).
+    Every route, on every bind, refuses foreign Host and Origin headers, bodies that are not JSON and
+    bodies over `serve.max_body_bytes` (`RequestGuard`); `host` is accepted for symmetry with
+    `http_server` and changes nothing.
     """
     settings = service.settings
     mcp = build_mcp_server(service)
-    mcp.streamable_http_app(
-        streamable_http_path="/mcp", host=host or settings.host
-    )  # creates the session manager
+    mcp.streamable_http_app(  # creates the session manager
+        streamable_http_path="/mcp",
+        host=host or settings.host,
+        # RequestGuard checks Host and Origin for every route; the library would do it for /mcp only,
+        # and only on loopback binds
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        max_request_body_size=settings.max_body_bytes,
+    )
     manager = mcp.session_manager
 
     @asynccontextmanager
@@ -119,19 +142,70 @@ def build_app(service: Service, host: str | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *openai_routes(),
             Route("/mcp", StreamableHTTPASGIApp(manager)),
+            Route("/.well-known/oauth-protected-resource{rest:path}", oauth_not_used, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server{rest:path}", oauth_not_used, methods=["GET"]),
+            Route("/.well-known/openid-configuration{rest:path}", oauth_not_used, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestMetrics, metrics=service.metrics), Middleware(BearerAuth, token=token)],
+        middleware=[
+            Middleware(RequestMetrics, metrics=service.metrics),
+            Middleware(
+                RequestGuard,
+                policy=HostPolicy.build(settings.allowed_hosts, settings.allowed_origins),
+                max_body_bytes=settings.max_body_bytes,
+            ),
+            Middleware(BearerAuth, token=token),
+        ],
         lifespan=lifespan,
     )
     app.state.service = service
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM or Ctrl-C ends `serve()` instead of the process.
+
+    uvicorn re-raises the signal once it has shut down, which kills the process before the caller
+    can stop the MCP servers and models it owns; here `serve()` just returns and the caller's
+    cleanup runs (then the process exits normally).
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port`, or a `ConfigError` that says in one line why it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use (another homelab-agent serve?); stop that "
+                "program, or choose another port with --port or serve.port"
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def http_server(service: Service, host: str | None = None, port: int | None = None) -> uvicorn.Server:
     """A uvicorn server for `service` on `host:port` (default: the `[serve]` settings).
 
     Raises:
-        ConfigError: `host` is not loopback and no bearer token is configured.
+        ConfigError: `host` is not loopback and there is no bearer token, or a short one.
     """
     settings = service.settings
     host = host or settings.host
@@ -145,11 +219,20 @@ def http_server(service: Service, host: str | None = None, port: int | None = No
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
-async def serve_http(service: Service, host: str | None = None, port: int | None = None) -> None:
-    """Serve until interrupted."""
+async def serve_http(
+    service: Service, host: str | None = None, port: int | None = None, sock: socket.socket | None = None
+) -> None:
+    """Serve until interrupted (SIGTERM or Ctrl-C end it gracefully and return).
+
+    `sock` is a socket `listen` already bound (the CLI binds before it loads the models).
+
+    Raises:
+        ConfigError: the server may not or cannot listen there (no token, port in use, ...).
+    """
     server = http_server(service, host, port)
-    log.info("serve.http", host=server.config.host, port=server.config.port)
-    await server.serve()
+    sock = sock or listen(server.config.host, server.config.port)
+    log.info("serve.http", host=server.config.host, port=sock.getsockname()[1])
+    await server.serve(sockets=[sock])

@@ -1,18 +1,24 @@
 """The agent as an MCP server: an `ask` tool, and optionally the agent's own tools re-exported.
 
 `ask(question, session_id?)` answers through `Service.answer`, reporting one progress notification
-per agent step and returning the answer as text plus a structured trace. Write tools the agent calls
-are approved through MCP elicitation when the client can be asked, else by `serve.allow_writes`.
-With `serve.reexport_tools` the toolbox's tools are listed beside `ask` under the same names,
-schemas and annotations, and calls are forwarded as they are (the client does its own approving).
-Transports (stdio, streamable HTTP) are chosen by the caller: see `agent.cli.serve`, `agent.serve.http`.
+per agent step and returning the answer as text plus a structured trace. With `serve.reexport_tools`
+the toolbox's tools are listed beside `ask` under the same names, schemas and annotations, and
+called through `Service.call_tool`. Either way a write is approved the same way, on every protocol
+version (`agent.serve.asking`): the client's user is asked when the client can be asked, else
+`serve.allow_writes` decides, and a refusal says why. Conversations belong to the connection that
+started them (`agent.serve.sessions`). Transports (stdio, streamable HTTP) are chosen by the
+caller: see `agent.cli.serve`, `agent.serve.http`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any, TypeVar
 
+import anyio
 import structlog
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
@@ -21,21 +27,45 @@ from mcp_types import Tool as MCPTool
 from pydantic import BaseModel, Field
 
 from agent.exceptions import HomelabAgentError
-from agent.messages import ToolSpec, Usage
+from agent.messages import ToolResult, ToolSpec, Usage
+from agent.redact import redact_urls
 from agent.serve.approval import Approver
+from agent.serve.asking import ParkedCalls, WriteApproval, can_elicit, elicit_approver, input_rounds
 from agent.serve.queue import QueueFullError
 from agent.serve.service import Service
-from agent.trace import Step
+from agent.serve.sessions import UnknownSessionError
+from agent.trace import RunResult, Step
 
-__all__ = ["AskResult", "WriteApproval", "build_mcp_server"]
+__all__ = ["AskResult", "WriteApproval", "build_mcp_server", "server_version"]
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 INSTRUCTIONS = (
     "homelab-agent answers questions about the user's self-hosted tools (Kanboard and other MCP "
     "servers) with a local model. Call `ask` with a plain question; pass the returned session_id "
     "to ask a follow-up in the same conversation."
 )
+
+ASK_DESCRIPTION = inspect.cleandoc(
+    """
+    Ask the homelab agent a question about your self-hosted tools; it looks things up and answers.
+
+    Pass the session_id of an earlier answer to ask a follow-up in the same conversation.
+    """
+)
+
+Parked = ParkedCalls[Any, Context[Any, Any]]
+Work = Callable[[Approver, Callable[[], Context[Any, Any]]], Awaitable[T]]
+
+
+def server_version() -> str:
+    """This package's version, for `serverInfo.version`."""
+    try:
+        return version("homelab-agent")
+    except PackageNotFoundError:  # pragma: no cover (running from a checkout that was never installed)
+        return "0+unknown"
 
 
 class AskResult(BaseModel):
@@ -48,29 +78,15 @@ class AskResult(BaseModel):
     duration_s: float
 
 
-class WriteApproval(BaseModel):
-    """The form a client shows before a write tool runs."""
-
-    approve: bool = Field(description="Run this tool now?")
-
-
-def _elicit_approver(ctx: Context[Any, Any], fallback: bool) -> Approver | None:
-    """Ask the client's user before each write, or None when the client cannot be asked."""
-    caps = ctx.client_capabilities
-    if caps is None or caps.elicitation is None:
-        return None
-
-    async def approve(tool: ToolSpec, arguments: dict[str, Any]) -> bool:
-        args = json.dumps(arguments, ensure_ascii=False)
-        message = f"The agent wants to run {tool.name}({args}), which can change data. Allow it?"
-        try:
-            answer = await ctx.elicit(message, WriteApproval)
-        except Exception as exc:  # no back-channel on this connection: fall back to the config
-            log.info("tool.approval.unavailable", tool=tool.name, error=type(exc).__name__, fallback=fallback)
-            return fallback
-        return answer.action == "accept" and answer.data.approve
-
-    return approve
+def _owner(ctx: Context[Any, Any]) -> str:
+    """Who a conversation belongs to: this MCP connection, or (stateless HTTP) the token holder."""
+    headers = ctx.headers
+    if headers is None:
+        return "local"  # stdio, or in process: the one client that started this server
+    if input_rounds(ctx):
+        return "http"  # 2026-07-28 requests have no connection (and their session header is unchecked)
+    session = headers.get("mcp-session-id")  # the MCP library routed the request by it: a real session
+    return f"mcp:{session}" if session else "http"
 
 
 def _as_mcp_tool(spec: ToolSpec) -> MCPTool:
@@ -82,7 +98,35 @@ def _as_mcp_tool(spec: ToolSpec) -> MCPTool:
     )
 
 
-class AgentMCPServer(MCPServer[Any]):
+def _tool_result(result: ToolResult) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.text)],
+        structured_content=result.structured,
+        is_error=result.is_error,
+    )
+
+
+async def _approved(ctx: Context[Any, Any], service: Service, work: Work[T]) -> T | InputRequiredResult:
+    """Run `work` with the approver this request allows: ask the user if possible, else the config."""
+    parked: Parked = ctx.request_context.lifespan_context
+    if ctx.request_state is not None:  # a 2026-07-28 retry carrying the user's answer
+        return await parked.resume(ctx.request_state, ctx.input_responses, ctx)  # type: ignore[no-any-return]
+    if not can_elicit(ctx):
+        return await work(service.config_approver, lambda: ctx)
+    if input_rounds(ctx):
+        return await parked.start(work, ctx)  # type: ignore[no-any-return]
+    return await work(elicit_approver(ctx, service.settings.allow_writes), lambda: ctx)
+
+
+async def _report(current: Callable[[], Context[Any, Any]], step: Step) -> None:
+    calls = ", ".join(c.name for c in step.tool_calls)
+    try:
+        await current().report_progress(step.index, None, f"step {step.index}: " + (calls or "answering"))
+    except Exception as exc:  # a round whose request has ended: progress is a courtesy
+        log.debug("mcp.progress_lost", error=type(exc).__name__)
+
+
+class AgentMCPServer(MCPServer[Parked]):
     """An `MCPServer` that can also list and forward the agent's own tools."""
 
     def __init__(self, service: Service, **kwargs: Any) -> None:
@@ -101,55 +145,76 @@ class AgentMCPServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        """Forward a re-exported tool to the toolbox; anything else is ours."""
+        """Call a re-exported tool through the service; anything else is ours."""
         if name not in {s.name for s in await self._reexported()}:
             return await super().call_tool(name, arguments, context)
+        assert context is not None
+
+        async def work(approve: Approver, current: Callable[[], Context[Any, Any]]) -> ToolResult:
+            return await self.service.call_tool(name, arguments, approve)
+
         try:
-            result = await self.service.runtime.toolbox.call_tool(name, arguments)
-        except HomelabAgentError as exc:
-            self.service.metrics.tool_calls.labels(name, "error").inc()
-            raise MCPToolError(str(exc)) from None
-        self.service.metrics.tool_calls.labels(name, "error" if result.is_error else "ok").inc()
-        return CallToolResult(
-            content=[TextContent(type="text", text=result.text)],
-            structured_content=result.structured,
-            is_error=result.is_error,
-        )
+            result = await _approved(context, self.service, work)
+        except (QueueFullError, HomelabAgentError) as exc:
+            raise MCPToolError(redact_urls(str(exc))) from None
+        return result if isinstance(result, InputRequiredResult) else _tool_result(result)
 
 
 def build_mcp_server(service: Service) -> AgentMCPServer:
     """The MCP server for `service`: the `ask` tool (and re-exported tools if configured)."""
-    server = AgentMCPServer(service, name="homelab-agent", instructions=INSTRUCTIONS)
 
-    @server.tool(annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False))
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Parked]) -> AsyncIterator[Parked]:
+        async with anyio.create_task_group() as tg:
+            yield ParkedCalls(tg, service.settings.approval_timeout_s)
+            tg.cancel_scope.cancel()  # calls still waiting for an answer end with the server
+
+    server = AgentMCPServer(
+        service,
+        name="homelab-agent",
+        version=server_version(),
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+    )
+
+    @server.tool(
+        description=ASK_DESCRIPTION, annotations=ToolAnnotations(read_only_hint=False, open_world_hint=False)
+    )
     async def ask(
-        question: str, ctx: Context[Any, Any], session_id: str | None = None
-    ) -> Annotated[CallToolResult, AskResult]:
-        """Ask the homelab agent a question about your self-hosted tools; it looks things up and answers.
-
-        Pass the session_id of an earlier answer to ask a follow-up in the same conversation.
-        """
-        served = service.sessions.get(session_id)
-
-        async def progress(step: Step) -> None:
-            calls = ", ".join(c.name for c in step.tool_calls)
-            await ctx.report_progress(step.index, None, f"step {step.index}: " + (calls or "answering"))
-
-        approve = _elicit_approver(ctx, service.settings.allow_writes)
+        question: str, ctx: Context[Parked, Any], session_id: str | None = None
+    ) -> Annotated[CallToolResult, AskResult] | InputRequiredResult:
+        limit = service.settings.max_history_bytes
+        if len(question.encode()) > limit:
+            raise MCPToolError(f"the question is longer than {limit} bytes (serve.max_history_bytes)")
         try:
-            result = await service.answer(question, session=served, on_step=progress, approve=approve)
-        except (QueueFullError, HomelabAgentError) as exc:
+            served = None if ctx.request_state is not None else service.sessions.open(session_id, _owner(ctx))
+        except UnknownSessionError as exc:
             raise MCPToolError(str(exc)) from None
-        structured = AskResult(
-            answer=result.answer,
-            session_id=served.id,
-            steps=result.steps,
-            usage=result.usage,
-            duration_s=result.duration_s,
-        )
-        return CallToolResult(
-            content=[TextContent(type="text", text=result.answer)],
-            structured_content=structured.model_dump(mode="json"),
-        )
+
+        async def work(approve: Approver, current: Callable[[], Context[Any, Any]]) -> CallToolResult:
+            assert served is not None
+            result = await service.answer(
+                question, session=served, on_step=lambda step: _report(current, step), approve=approve
+            )
+            return _ask_result(result, served.id)
+
+        try:
+            return await _approved(ctx, service, work)
+        except (QueueFullError, HomelabAgentError) as exc:
+            raise MCPToolError(redact_urls(str(exc))) from None
 
     return server
+
+
+def _ask_result(result: RunResult, session_id: str) -> CallToolResult:
+    structured = AskResult(
+        answer=result.answer,
+        session_id=session_id,
+        steps=result.steps,
+        usage=result.usage,
+        duration_s=result.duration_s,
+    )
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.answer)],
+        structured_content=structured.model_dump(mode="json"),
+    )

@@ -2,9 +2,13 @@
 
 The last user message is the question; earlier user and assistant messages are the history (system
 messages are ignored: the agent has its own prompt). `stream: true` sends `chat.completion.chunk`
-server-sent events as the answer is generated. A full queue is a 429 with Retry-After and an
-OpenAI-style error body. A client that goes away cancels its run, waiting or running, and frees its
-place. Auth, metrics and routing live in `agent.serve.http`.
+server-sent events as the answer is generated, and with `stream_options.include_usage` a last chunk
+with the token counts. What the agent cannot honour is refused with a 400 that says so: `n` above
+1, a `response_format` other than text, and client-side `tools` (the agent calls its own). A
+conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue is a 429 with
+Retry-After, decided before the body is parsed. A client that goes away cancels its run, waiting
+or running, and frees its place. Auth, the request guard, metrics and routing live in
+`agent.serve.http` and `agent.serve.guard`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 from agent.exceptions import HomelabAgentError, ModelNotFoundError
 from agent.messages import Message
 from agent.models.base import TextSink
+from agent.redact import redact_urls
 from agent.serve.queue import QueueFullError, Ticket
 from agent.serve.service import AGENT_MODEL_ID, Service
 from agent.trace import RunResult
@@ -52,6 +57,14 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    """`stream_options` of a chat completion request."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     """The fields of a chat completion request the agent uses; the rest are accepted and ignored."""
 
@@ -60,6 +73,34 @@ class ChatRequest(BaseModel):
     model: str = AGENT_MODEL_ID
     messages: list[ChatMessage]
     stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: int | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
+
+    def unsupported(self) -> tuple[str, str] | None:
+        """What this request asks for that the agent cannot honour, as (message, param), or None."""
+        if self.n is not None and self.n != 1:
+            return "n must be 1: the agent gives one answer per question", "n"
+        kind = (self.response_format or {}).get("type", "text")
+        if kind != "text":
+            return (
+                f"response_format {kind!r} is not supported: the agent answers in plain text; "
+                "ask for the format in the question instead",
+                "response_format",
+            )
+        if self.tools or self.functions:
+            return (
+                "client-side tools are not supported: the agent calls its own tools (the MCP servers "
+                "in its config) and returns only the answer; leave out `tools`",
+                "tools" if self.tools else "functions",
+            )
+        return None
+
+    def text_bytes(self) -> int:
+        """The size of the conversation's text in bytes (a little per message for its framing)."""
+        return sum(len(m.text.encode()) + 16 for m in self.messages)
 
     def split(self) -> tuple[str, list[Message]]:
         """The question (the last user message) and the history before it."""
@@ -75,9 +116,16 @@ class ChatRequest(BaseModel):
         return self.messages[last].text, history
 
 
-def error(status: int, message: str, kind: str, code: str | None = None, **headers: str) -> JSONResponse:
-    """An OpenAI-style error response."""
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+def error(
+    status: int,
+    message: str,
+    kind: str,
+    code: str | None = None,
+    param: str | None = None,
+    **headers: str,
+) -> JSONResponse:
+    """An OpenAI-style error response (credentials inside URLs blanked)."""
+    body = {"error": {"message": redact_urls(message), "type": kind, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -85,8 +133,16 @@ def _busy(exc: QueueFullError) -> JSONResponse:
     return error(429, str(exc), "rate_limit_error", "queue_full", **{"Retry-After": str(exc.retry_after)})
 
 
-def _completion(cid: str, model: str, result: RunResult) -> dict[str, Any]:
+def _usage(result: RunResult) -> dict[str, int]:
     u = result.usage
+    return {
+        "prompt_tokens": u.input_tokens,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": u.input_tokens + u.output_tokens,
+    }
+
+
+def _completion(cid: str, model: str, result: RunResult) -> dict[str, Any]:
     return {
         "id": cid,
         "object": "chat.completion",
@@ -95,23 +151,27 @@ def _completion(cid: str, model: str, result: RunResult) -> dict[str, Any]:
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}
         ],
-        "usage": {
-            "prompt_tokens": u.input_tokens,
-            "completion_tokens": u.output_tokens,
-            "total_tokens": u.input_tokens + u.output_tokens,
-        },
+        "usage": _usage(result),
         "homelab_agent": result.model_dump(mode="json"),  # the trace: steps, tool calls, timings
     }
 
 
-def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
-    body = {
+def _chunk(
+    cid: str,
+    model: str,
+    delta: dict[str, Any] | None,
+    finish: str | None = None,
+    usage: dict[str, int] | None = None,
+) -> bytes:
+    body: dict[str, Any] = {
         "id": cid,
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+    if usage is not None:
+        body["usage"] = usage
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
 
 
@@ -124,10 +184,16 @@ class AgentStream(Response):
     """Server-sent `chat.completion.chunk` events while the agent answers; cancelled on disconnect."""
 
     def __init__(
-        self, run: Callable[[TextSink], Awaitable[RunResult]], ticket: Ticket, cid: str, model: str
+        self,
+        run: Callable[[TextSink], Awaitable[RunResult]],
+        ticket: Ticket,
+        cid: str,
+        model: str,
+        include_usage: bool = False,
     ) -> None:
         super().__init__(media_type="text/event-stream")
         self._run, self._ticket, self._cid, self._model = run, ticket, cid, model
+        self._include_usage = include_usage
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Stream the answer; a disconnect cancels the run and frees the queue slot."""
@@ -148,7 +214,7 @@ class AgentStream(Response):
                     with out:
                         out.send_nowait(_chunk(self._cid, self._model, {"role": "assistant", "content": ""}))
                         try:
-                            await self._run(
+                            result = await self._run(
                                 lambda piece: out.send_nowait(
                                     _chunk(self._cid, self._model, {"content": piece})
                                 )
@@ -156,7 +222,7 @@ class AgentStream(Response):
                         except (HomelabAgentError, QueueFullError) as exc:
                             problem = {
                                 "error": {
-                                    "message": str(exc),
+                                    "message": redact_urls(str(exc)),
                                     "type": "agent_error",
                                     "code": type(exc).__name__,
                                 }
@@ -164,6 +230,8 @@ class AgentStream(Response):
                             out.send_nowait(f"data: {json.dumps(problem)}\n\n".encode())
                         else:
                             out.send_nowait(_chunk(self._cid, self._model, {}, "stop"))
+                            if self._include_usage:
+                                out.send_nowait(_chunk(self._cid, self._model, None, usage=_usage(result)))
                         out.send_nowait(b"data: [DONE]\n\n")
 
                 tg.start_soon(watch)
@@ -204,59 +272,105 @@ async def _answer_unless_gone(request: Request, run: Callable[[], Awaitable[RunR
     return outcome[0]
 
 
+def _parse(body: bytes, max_history_bytes: int) -> ChatRequest | JSONResponse:
+    """The request, or the error response that says what is wrong with it."""
+    try:
+        chat = ChatRequest.model_validate(json.loads(body))
+        chat.split()
+    except RecursionError:
+        return error(400, "invalid request: the JSON is nested too deeply", "invalid_request_error")
+    except (ValidationError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return error(400, f"invalid request: {exc}", "invalid_request_error")
+    problem = chat.unsupported()
+    if problem is not None:
+        return error(400, problem[0], "invalid_request_error", "unsupported_parameter", problem[1])
+    size = chat.text_bytes()
+    if size > max_history_bytes:
+        return error(
+            413,
+            f"the conversation is {size} bytes of text; this server takes at most {max_history_bytes} "
+            "(serve.max_history_bytes): start a new conversation or send less history",
+            "invalid_request_error",
+            "conversation_too_long",
+        )
+    return chat
+
+
 async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions."""
     service: Service = request.app.state.service
     try:
-        chat = ChatRequest.model_validate(await request.json())
-        question, history = chat.split()
-    except (ValidationError, ValueError) as exc:
-        return error(400, f"invalid request: {exc}", "invalid_request_error")
-    if chat.model not in service.model_ids:
-        return error(
-            404,
-            f"no model named {chat.model!r}; the models are: {', '.join(service.model_ids)}",
-            "invalid_request_error",
-            "model_not_found",
-        )
-    try:
-        ticket = service.reserve()
+        ticket = service.reserve()  # a full queue answers at once, before the body is parsed
     except QueueFullError as exc:
         return _busy(exc)
-    cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-    if chat.stream:
-        return AgentStream(
-            lambda sink: service.answer(
-                question, history=history, on_text=sink, model=chat.model, ticket=ticket
-            ),
-            ticket,
-            cid,
-            chat.model,
-        )
+    handed_over = False
     try:
-        result = await _answer_unless_gone(
-            request, lambda: service.answer(question, history=history, model=chat.model, ticket=ticket)
-        )
-    except ModelNotFoundError as exc:
-        return error(404, str(exc), "invalid_request_error", "model_not_found")
-    except HomelabAgentError as exc:  # the run failed (model, step limit), or its tools could not be listed
-        return error(500, str(exc), "agent_error", type(exc).__name__)
+        parsed = _parse(await request.body(), service.settings.max_history_bytes)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        chat = parsed
+        if chat.model not in service.model_ids:
+            return _no_such_model(chat.model, service)
+        question, history = chat.split()
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if chat.stream:
+            include_usage = chat.stream_options is not None and chat.stream_options.include_usage
+            handed_over = True  # the stream releases the ticket when it ends
+            return AgentStream(
+                lambda sink: service.answer(
+                    question, history=history, on_text=sink, model=chat.model, ticket=ticket
+                ),
+                ticket,
+                cid,
+                chat.model,
+                include_usage,
+            )
+        try:
+            result = await _answer_unless_gone(
+                request, lambda: service.answer(question, history=history, model=chat.model, ticket=ticket)
+            )
+        except ModelNotFoundError as exc:
+            return error(404, str(exc), "invalid_request_error", "model_not_found")
+        except (
+            HomelabAgentError
+        ) as exc:  # the run failed (model, step limit), or its tools could not be listed
+            return error(500, str(exc), "agent_error", type(exc).__name__)
+        if result is None:
+            return Response(status_code=499)  # nobody is listening; for the logs and metrics only
+        return JSONResponse(_completion(cid, chat.model, result))
     finally:
-        ticket.release()
-    if result is None:
-        return Response(status_code=499)  # nobody is listening; for the logs and metrics only
-    return JSONResponse(_completion(cid, chat.model, result))
+        if not handed_over:
+            ticket.release()
+
+
+def _no_such_model(model: str, service: Service) -> JSONResponse:
+    return error(
+        404,
+        f"no model named {model!r}; the models are: {', '.join(service.model_ids)}",
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+    )
+
+
+def _model_object(model: str, created: int) -> dict[str, Any]:
+    return {"id": model, "object": "model", "created": created, "owned_by": "homelab-agent"}
 
 
 async def list_models(request: Request) -> JSONResponse:
     """GET /v1/models: the agent, then each configured model."""
     service: Service = request.app.state.service
-    created = int(time.time())
-    data = [
-        {"id": m, "object": "model", "created": created, "owned_by": "homelab-agent"}
-        for m in service.model_ids
-    ]
+    data = [_model_object(m, service.started) for m in service.model_ids]
     return JSONResponse({"object": "list", "data": data})
+
+
+async def retrieve_model(request: Request) -> JSONResponse:
+    """GET /v1/models/{id}: one model, or 404."""
+    service: Service = request.app.state.service
+    model = request.path_params["model"]
+    if model not in service.model_ids:
+        return _no_such_model(model, service)
+    return JSONResponse(_model_object(model, service.started))
 
 
 def openai_routes() -> list[Route]:
@@ -264,4 +378,5 @@ def openai_routes() -> list[Route]:
     return [
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
     ]

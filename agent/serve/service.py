@@ -2,25 +2,29 @@
 
 `Service.answer` is the one way a served question reaches the agent: it takes a place in the fair
 queue, wraps the toolbox in the request's write-approval policy, runs the question (alone, or in a
-session), and records the outcome in the metrics. The MCP server and the OpenAI-compatible API
-call it; neither touches the loop directly. Transports and HTTP live in sibling modules.
+session), and records the outcome in the metrics. `Service.call_tool` is the one way a re-exported
+tool is called: the same approval, a place in the same queue, one log line and a metric. The MCP
+server and the OpenAI-compatible API call them; neither touches the loop or the toolbox directly.
+Transports and HTTP live in sibling modules.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import structlog
 
 from agent.app import Runtime
 from agent.config import ServeSettings
-from agent.exceptions import ModelNotFoundError
+from agent.exceptions import ModelError, ModelNotFoundError
 from agent.loop import Agent, StepHook
-from agent.messages import Message
-from agent.models.base import TextSink
-from agent.serve.approval import ApprovalToolset, Approver, allow_all, deny_all
+from agent.messages import Message, ToolResult
+from agent.models.base import Checkable, TextSink
+from agent.serve.approval import ApprovalToolset, Approver, WriteNotApprovedError, allow_all, deny_all
 from agent.serve.metrics import Metrics
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
 from agent.serve.sessions import ServedSession, SessionStore
@@ -43,11 +47,34 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     queue: FairQueue = field(init=False)
     sessions: SessionStore = field(init=False)
+    started: int = field(init=False)  # when the service started, Unix seconds ("created" of /v1/models)
+    _checked_at: float = field(default=-1e9, init=False, repr=False)
+    _unreachable: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.started = int(time.time())
         self.queue = FairQueue(self.settings.concurrency, self.settings.queue_size)
-        self.sessions = SessionStore(self.runtime.agent)
+        self.sessions = SessionStore(
+            self.runtime.agent,
+            max_session_bytes=self.settings.max_history_bytes,
+            max_bytes=self.settings.session_memory_bytes,
+        )
         self.metrics.watch_queue(lambda: self.queue.waiting, lambda: self.queue.active)
+
+    async def unreachable_models(self) -> dict[str, str]:
+        """The models whose backend does not answer now, and why (checked at most every 5 s)."""
+        now = time.monotonic()
+        if now - self._checked_at < 5:
+            return self._unreachable
+        problems: dict[str, str] = {}
+        for name, model in self.runtime.models.items():
+            if isinstance(model, Checkable):
+                try:
+                    await model.check()
+                except ModelError as exc:
+                    problems[name] = str(exc)
+        self._checked_at, self._unreachable = time.monotonic(), problems
+        return problems
 
     @property
     def model_ids(self) -> list[str]:
@@ -71,8 +98,50 @@ class Service:
                 known = ", ".join(self.model_ids)
                 raise ModelNotFoundError(f"no model named {model!r}; the models are: {known}")
             answering = self.runtime.models[model]
-        policy = approve or (allow_all if self.settings.allow_writes else deny_all)
-        return Agent(answering, ApprovalToolset(base.toolset, policy), base.settings, base.system_prompt)
+        return Agent(
+            answering,
+            ApprovalToolset(base.toolset, approve or self.config_approver),
+            base.settings,
+            base.system_prompt,
+        )
+
+    @property
+    def config_approver(self) -> Approver:
+        """The config's answer for clients that cannot be asked (`serve.allow_writes`)."""
+        return allow_all if self.settings.allow_writes else deny_all
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], approve: Approver | None = None
+    ) -> ToolResult:
+        """One re-exported tool call: approved like the agent's calls, in a queue slot, logged.
+
+        Raises:
+            QueueFullError: the queue is full.
+            WriteNotApprovedError: a write that was not approved (the reason is in the message).
+            HomelabAgentError: the tool or its server failed.
+        """
+        toolset = ApprovalToolset(self.runtime.toolbox, approve or self.config_approver)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            ticket = self.reserve()
+            try:
+                async with ticket:
+                    result = await toolset.call_tool(name, arguments)
+            finally:
+                ticket.release()
+            outcome = "error" if result.is_error else "ok"
+            return result
+        except QueueFullError:
+            outcome = "busy"
+            raise
+        except WriteNotApprovedError:
+            outcome = "refused"
+            raise
+        finally:
+            self.metrics.tool_calls.labels(name, outcome).inc()
+            log.info(
+                "serve.tool_call", tool=name, outcome=outcome, seconds=round(time.perf_counter() - started, 3)
+            )
 
     async def answer(
         self,
@@ -99,9 +168,12 @@ class Service:
             )
         async with session.lock:  # one question at a time per conversation, before taking a slot
             session.session.agent = agent
-            return await self._queued(
-                ticket, lambda: session.session.ask(question, on_text=on_text, on_step=on_step)
-            )
+            try:
+                return await self._queued(
+                    ticket, lambda: session.session.ask(question, on_text=on_text, on_step=on_step)
+                )
+            finally:
+                self.sessions.settle(session)
 
     async def _queued(self, ticket: Ticket | None, run: Callable[[], Awaitable[RunResult]]) -> RunResult:
         ticket = ticket or self.reserve()

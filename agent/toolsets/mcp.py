@@ -1,9 +1,13 @@
 """MCP servers as toolsets: connect, list, call, time out, and restart after a crash.
 
 Each server connection lives in its own background task (MCP transports hold task groups that must
-be entered and exited by the same task), started on first use and again after a failure. A server
-that crashes or hangs becomes a `ToolServerError`/`ToolTimeoutError` for the model; the next call
-starts it afresh. This module does not decide which tools a model sees: see `agent.toolsets.base`.
+be entered and exited by the same task), started on first use and again after a failure. Callers
+that arrive while a start is in flight wait for that start instead of beginning another, and a
+caller cancelled while it waits leaves the start running for the next one, so cancelled requests
+never leave servers behind. A server that crashes or hangs becomes a
+`ToolServerError`/`ToolTimeoutError` for the model; the next call starts it afresh. URLs in error
+messages are shown without their credentials. This module does not decide which tools a model
+sees: see `agent.toolsets.base`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from mcp_types import CallToolResult, TextContent
 from agent.config import ServerSettings
 from agent.exceptions import ToolServerError, ToolTimeoutError
 from agent.messages import ToolResult, ToolSpec
+from agent.redact import redact_url, redact_urls
 
 __all__ = ["MCPToolset"]
 
@@ -117,6 +122,9 @@ class MCPToolset:
         self._timeout = timeout_s or (settings.timeout_s if settings else 30.0)
         self._connect_timeout = connect_timeout_s or (settings.connect_timeout_s if settings else 20.0)
         self._client: Client | None = None
+        self._attempt: anyio.Event | None = None  # set when the start in flight is ready or failed
+        self._deadline = 0.0  # when the start in flight times out
+        self._scope: anyio.CancelScope | None = None  # the connection task's, to stop a stuck one
         self._stop: anyio.Event | None = None
         self._done: anyio.Event | None = None
         self._failure: BaseException | None = None
@@ -142,50 +150,65 @@ class MCPToolset:
         if self._http_error in (401, 403):
             return f"HTTP {self._http_error}: check the token in this server's headers in the config"
         if self._http_error is not None:
-            return f"HTTP {self._http_error} from {self._settings.url if self._settings else 'the server'}"
+            url = redact_url(self._settings.url) if self._settings and self._settings.url else "the server"
+            return f"HTTP {self._http_error} from {url}"
         return _describe(exc)
 
     async def _own(self, ready: anyio.Event, stop: anyio.Event, done: anyio.Event) -> None:
-        try:
-            async with self._new_client() as client:
-                self._client = client
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    ready.set()
+                    await stop.wait()
+            except Exception as exc:  # the server died, or never started: report it on the next call
+                self._failure = exc
+            finally:
+                self._client = None
+                if self._attempt is ready:
+                    self._attempt = None  # the next call starts the server afresh
                 ready.set()
-                await stop.wait()
-        except Exception as exc:  # the server died, or never started: report it on the next call
-            self._failure = exc
-        finally:
-            self._client = None
-            ready.set()
-            done.set()
+                done.set()
 
     async def _connect(self) -> Client:
         async with self._lock:
             if self._client is not None:
                 return self._client
-            ready, self._stop, self._done = anyio.Event(), anyio.Event(), anyio.Event()
-            self._failure = None
-            self.starts += 1
-            log.info("mcp.connect", server=self.name, attempt=self.starts)
-            self._tg.start_soon(self._own, ready, self._stop, self._done)
-            with anyio.move_on_after(self._connect_timeout) as scope:
-                await ready.wait()
-            if scope.cancelled_caught:
-                await self._reset()
-                raise ToolServerError(
-                    f"MCP server {self.name!r} did not start within {self._connect_timeout:.0f}s; "
-                    "check its command/url in the config"
-                )
-            if self._client is None:
-                raise ToolServerError(f"MCP server {self.name!r} could not start: {self._why(self._failure)}")
-            return self._client
+            if self._attempt is None:  # nobody is starting the server: start it
+                ready, self._stop, self._done = anyio.Event(), anyio.Event(), anyio.Event()
+                self._attempt, self._deadline = ready, anyio.current_time() + self._connect_timeout
+                self._failure = None
+                self.starts += 1
+                log.info("mcp.connect", server=self.name, attempt=self.starts)
+                self._tg.start_soon(self._own, ready, self._stop, self._done)
+            ready = self._attempt
+        # a caller cancelled here leaves the start to finish for the next caller
+        with anyio.move_on_at(self._deadline) as waited:
+            await ready.wait()
+        if waited.cancelled_caught:
+            async with self._lock:
+                if self._attempt is ready:
+                    await self._reset()
+            raise ToolServerError(
+                f"MCP server {self.name!r} did not start within {self._connect_timeout:.0f}s; "
+                "check its command/url in the config"
+            )
+        if self._client is None:
+            raise ToolServerError(f"MCP server {self.name!r} could not start: {self._why(self._failure)}")
+        return self._client
 
     async def _reset(self) -> None:
-        """Stop the connection task; the next use starts the server again."""
+        """Stop the connection task (a stuck one by cancelling it); the next use starts the server again."""
         if self._stop is not None:
             self._stop.set()
         if self._done is not None:
             with anyio.move_on_after(5):
                 await self._done.wait()
+            if not self._done.is_set() and self._scope is not None:
+                self._scope.cancel()
+                with anyio.move_on_after(5):
+                    await self._done.wait()
         self._client = None
 
     async def list_tools(self) -> list[ToolSpec]:
@@ -247,6 +270,6 @@ def _describe(exc: BaseException | None) -> str:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     if isinstance(exc, (httpx2.ConnectError, OSError)):
-        return f"cannot connect ({exc})"
-    text = str(exc) or type(exc).__name__
+        return f"cannot connect ({redact_urls(str(exc))})"
+    text = redact_urls(str(exc)) or type(exc).__name__
     return text if len(text) < 300 else text[:300] + "…"

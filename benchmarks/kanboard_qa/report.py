@@ -18,7 +18,7 @@ from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.kanboard_qa.scoring import percentile
 from benchmarks.kanboard_qa.suites import SUITES
 
-__all__ = ["Summary", "load", "markdown", "plot", "router_verdict", "summarise", "write_report"]
+__all__ = ["Summary", "load", "markdown", "plot", "plot_rows", "router_verdict", "summarise", "write_report"]
 
 
 class Summary(BaseModel):
@@ -170,12 +170,16 @@ def router_verdict(large: Results, router: Results, *, speedup: float = 2.0, poi
 
 def plot(all_results: Sequence[Results], path: Path) -> None:
     """Accuracy against median latency, one point per configuration, as a PNG."""
+    plot_rows([summarise(r) for r in all_results], path)
+
+
+def plot_rows(rows: Sequence[Summary], path: Path) -> None:
+    """`plot` from summaries (e.g. the published table in RESULTS.md: benchmarks/results_chart.py)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [summarise(r) for r in all_results]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for s in rows:
         ax.errorbar(

@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 import httpx
 import structlog
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from agent.config import AgentSettings
 from agent.exceptions import RunError
@@ -37,6 +37,7 @@ from benchmarks.kanboard_qa.board import snapshot
 from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
 from benchmarks.kanboard_qa.suites import SUITES, Suite
+from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 
@@ -118,9 +119,11 @@ async def demo_toolbox(
 ) -> AsyncIterator[Toolbox]:
     """A toolbox with the Kanboard MCP server in-process over `transport` (the demo board).
 
-    `kanboard` sets the server's options (names in schemas...); its URL and writes are ignored.
+    The server is set up as for a real Kanboard (the demo board's URL and token, so no demo banner
+    in its answers); `kanboard` sets its other options (names in schemas...).
     """
-    settings = (kanboard or KanboardSettings()).model_copy(update={"url": None, "enable_writes": writes})
+    real = {"url": DEMO_URL, "secret": SecretStr(DEMO_TOKEN), "enable_writes": writes}
+    settings = (kanboard or KanboardSettings()).model_copy(update=real)
     async with anyio.create_task_group() as tg:
         server = build_server(settings, transport=transport)
         toolbox = Toolbox([MCPToolset("kanboard", tg, server=server)])

@@ -22,7 +22,7 @@ from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
 from tests.serve.board_server import build_server
 
-TOKEN = "test-token-0123456789"
+TOKEN = "test-token-0123456789abcdef"
 
 
 @dataclass

@@ -9,8 +9,8 @@ import pytest
 from agent.exceptions import ToolError
 from agent.messages import ToolSpec
 from agent.models.scripted import ScriptedModel
-from agent.serve.approval import ApprovalToolset, needs_approval
-from agent.serve.sessions import SessionStore
+from agent.serve.approval import ApprovalToolset, Decision, needs_approval
+from agent.serve.sessions import SessionStore, UnknownSessionError
 from tests.serve.conftest import served
 
 
@@ -27,9 +27,9 @@ def test_only_read_only_non_destructive_tools_skip_approval(
 async def test_the_approver_is_asked_with_the_tool_and_arguments_and_its_no_is_a_tool_error() -> None:
     asked: list[tuple[str, dict[str, Any]]] = []
 
-    async def no(tool: ToolSpec, arguments: dict[str, Any]) -> bool:
+    async def no(tool: ToolSpec, arguments: dict[str, Any]) -> Decision:
         asked.append((tool.name, arguments))
-        return False
+        return Decision(False, "the user declined")
 
     written: list[str] = []
     async with served(ScriptedModel(), written=written) as service:
@@ -37,7 +37,7 @@ async def test_the_approver_is_asked_with_the_tool_and_arguments_and_its_no_is_a
         assert guarded.name == "board"
         listed = await guarded.list_tools()
         assert {t.name for t in listed} == {"board__list_tasks", "board__add_task"}
-        with pytest.raises(ToolError, match="did not approve"):
+        with pytest.raises(ToolError, match="was not run: the user declined"):
             await guarded.call_tool("board__add_task", {"title": "x"})
         read = await guarded.call_tool("board__list_tasks", {})
     assert asked == [("board__add_task", {"title": "x"})]
@@ -48,27 +48,51 @@ async def test_the_approver_is_asked_with_the_tool_and_arguments_and_its_no_is_a
 async def test_sessions_are_kept_by_id_and_the_least_recently_used_goes_first() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent, max_sessions=2)
-        a = store.get("a")
-        store.get("b")
-        assert store.get("a") is a
-        store.get("c")  # evicts b, the least recently used
+        a = store.open(None, "alice")
+        b = store.open(None, "bob")
+        assert store.open(a.id, "alice") is a
+        store.open(None, "carol")  # evicts b, the least recently used
         assert len(store) == 2
-        assert store.get("a") is a
-        assert store.get("b") is not None and len(store.get("b").session.turns) == 0
+        assert store.open(a.id, "alice") is a
+        with pytest.raises(UnknownSessionError):
+            store.open(b.id, "bob")
+
+
+async def test_a_session_is_only_found_by_its_owner_and_made_up_ids_are_refused() -> None:
+    async with served(ScriptedModel()) as service:
+        store = SessionStore(service.runtime.agent)
+        a = store.open(None, "alice")
+        with pytest.raises(UnknownSessionError, match="unknown session_id"):
+            store.open(a.id, "mallory")
+        with pytest.raises(UnknownSessionError):
+            store.open("default", "alice")
+        assert len(store) == 1
+
+
+async def test_a_caller_over_its_share_of_sessions_loses_its_own_oldest_not_anyone_elses() -> None:
+    async with served(ScriptedModel()) as service:
+        store = SessionStore(service.runtime.agent, per_owner=3)
+        alice = store.open(None, "alice")
+        flood = [store.open(None, "flood") for _ in range(10)]
+        assert store.open(alice.id, "alice") is alice
+        assert len(store) == 4
+        with pytest.raises(UnknownSessionError):
+            store.open(flood[0].id, "flood")
 
 
 async def test_sessions_idle_past_their_ttl_are_forgotten() -> None:
     now = [0.0]
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent, ttl_s=10, clock=lambda: now[0])
-        first = store.get("a")
+        first = store.open(None, "a")
         now[0] = 5
-        assert store.get("a") is first
+        assert store.open(first.id, "a") is first
         now[0] = 16
-        assert store.get("a") is not first
+        with pytest.raises(UnknownSessionError):
+            store.open(first.id, "a")
 
 
 async def test_a_session_without_an_id_gets_a_fresh_one() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent)
-        assert store.get(None).id != store.get("").id
+        assert store.open(None, "a").id != store.open("", "a").id

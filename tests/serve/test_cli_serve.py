@@ -81,3 +81,75 @@ def test_an_unknown_test_model_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "not a known test model" in result.output
+
+
+def test_serving_on_a_port_already_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, f"port = {port}")
+        result = CliRunner().invoke(
+            serve, ["--transport", "http"], obj={"config_path": str(config)}, env={FAKE_MODEL_ENV: "echo"}
+        )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"error: port {port} on 127.0.0.1 is already in use (another homelab-agent serve?); stop that "
+        "program, or choose another port with --port or serve.port"
+    ]
+
+
+def test_sigterm_stops_the_http_server_gracefully_and_its_mcp_servers_with_it(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    import httpx
+    import psutil
+
+    from tests.support.http_servers import free_port
+
+    port = free_port()
+    config = write_config(tmp_path)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "--config",
+            str(config),
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, FAKE_MODEL_ENV: "echo"},
+        cwd=str(ROOT),
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+                time.sleep(0.1)
+        question = {"messages": [{"role": "user", "content": "hi"}]}
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=question, timeout=30)
+        assert answer.json()["choices"][0]["message"]["content"] == "echo: hi (5 tools)"
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("tests.support.notes_server" in " ".join(c.cmdline()) for c in children)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 0
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []

@@ -1,19 +1,25 @@
-"""The Docker files, checked statically (no Docker engine here): services, GPU, health, no secrets."""
+"""The Docker files, checked statically (no Docker engine in CI): services, GPU, health, no secrets,
+a compose file that interpolates with the shipped .env.example, and commands the real CLI accepts."""
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import yaml
 
+from agent.cli import main
 from agent.config import load_config
 from agent.exceptions import ConfigError
+from agent.models.catalog import KNOWN_MODELS
 from agent.serve.auth import check_bind
 
 ROOT = Path(__file__).resolve().parents[2]
+NOTES = ROOT / "tests" / "tools" / "kanboard" / "data" / "NOTES.md"
 SECRET_NAMES = ("HOMELAB_AGENT_TOKEN", "KANBOARD_TOKEN")
 
 
@@ -24,11 +30,13 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def test_compose_runs_kanboard_pinned_to_a_1_2_release_with_persistent_volumes(
+def test_compose_runs_the_kanboard_release_the_tools_are_tested_against_with_persistent_volumes(
     compose: dict[str, Any],
 ) -> None:
     kanboard = compose["services"]["kanboard"]
-    assert re.fullmatch(r"kanboard/kanboard:v1\.2\.\d+", kanboard["image"])
+    recorded = re.search(r"recorded from a real Kanboard\s+(\d+\.\d+\.\d+)", NOTES.read_text())
+    assert recorded is not None
+    assert kanboard["image"] == f"kanboard/kanboard:v{recorded.group(1)}" == "kanboard/kanboard:v1.2.53"
     assert set(kanboard["volumes"]) == {
         "kanboard_data:/var/www/app/data",
         "kanboard_plugins:/var/www/app/plugins",
@@ -62,11 +70,94 @@ def test_every_service_has_a_healthcheck_and_the_agents_check_healthz(compose: d
         assert service["depends_on"]["kanboard"]["condition"] == "service_healthy"
 
 
-def test_secrets_come_from_the_environment_and_are_required(compose: dict[str, Any]) -> None:
+def test_secrets_come_from_the_environment_and_the_agent_not_compose_requires_them(
+    compose: dict[str, Any],
+) -> None:
     for name in ("agent", "agent-cpu"):
         env = compose["services"][name]["environment"]
         for secret in SECRET_NAMES:
-            assert env[secret].startswith("${" + secret + ":?"), secret
+            assert env[secret] == "${" + secret + ":-}", secret
+    # the agent refuses to start with the token .env.example leaves empty
+    config = load_config(
+        ROOT / "config" / "docker.toml", env={"HOMELAB_AGENT_TOKEN": "", "KANBOARD_TOKEN": ""}
+    )
+    token = config.serve.bearer_token.get_secret_value() if config.serve.bearer_token else None
+    with pytest.raises(ConfigError, match="without a bearer token"):
+        check_bind(config.serve.host, token)
+
+
+_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:[-?])([^}]*))?\}")
+
+
+def _interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} in every string of the parsed file."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
+        found = env.get(name, "")
+        if op == ":?" and not found:
+            raise ValueError(f"required variable {name} is missing a value: {arg}")
+        return found if found or op != ":-" else arg
+
+    if isinstance(value, str):
+        return _VARIABLE.sub(one, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    return value
+
+
+def _env_file(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^([A-Z_][A-Z0-9_]*)=(.*)$", text, re.MULTILINE))
+
+
+@pytest.mark.parametrize("env_file", [".env.example", None])
+def test_compose_interpolates_with_the_shipped_env_example_or_none_before_any_token_exists(
+    env_file: str | None,
+) -> None:
+    env = _env_file((ROOT / env_file).read_text()) if env_file else {}
+    assert env.get("HOMELAB_AGENT_TOKEN", "") == "" and env.get("KANBOARD_TOKEN", "") == ""
+    rendered = _interpolate(yaml.safe_load((ROOT / "docker-compose.yml").read_text()), env)
+    assert rendered["services"]["kanboard"]["image"] == "kanboard/kanboard:v1.2.53"
+    assert "${" not in str(rendered)
+
+
+def _cli(args: list[str]) -> click.Context:
+    """Parse `homelab-agent ARGS` with the real CLI (options, choices, arguments), running nothing."""
+    command: click.Command = main
+    ctx = click.Context(main, info_name="homelab-agent")
+    while isinstance(command, click.Group):
+        name, *args = args
+        found = command.get_command(ctx, name)
+        assert found is not None, f"homelab-agent has no command {name!r}"
+        if not isinstance(found, click.Group):
+            return found.make_context(name, args, parent=ctx)
+        ctx, command = click.Context(found, info_name=name, parent=ctx), found
+    raise AssertionError("unreachable")
+
+
+def test_the_agent_command_in_compose_and_the_image_is_one_the_cli_accepts(compose: dict[str, Any]) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    entrypoint = yaml.safe_load(re.search(r"^ENTRYPOINT (.*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    cmd = yaml.safe_load(re.search(r"^CMD (.*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert entrypoint == ["homelab-agent"]
+    for name in ("agent", "agent-cpu"):
+        command = compose["services"][name]["command"]
+        assert command == cmd
+        ctx = _cli(command)
+        assert ctx.params["transport"] == "http"
+
+
+def test_every_documented_docker_compose_command_for_the_agent_parses_with_the_cli() -> None:
+    docs = (ROOT / "docs" / "serving.md").read_text() + (ROOT / "README.md").read_text()
+    runs = re.findall(r"docker compose run --rm (agent(?:-cpu)?) ([^#`\n]+)", docs)
+    assert {service for service, _ in runs} == {"agent", "agent-cpu"}  # both the GPU and the CPU agent
+    for _, args in runs:
+        words = shlex.split(args)
+        ctx = _cli(words)
+        if words[:2] == ["models", "pull"]:
+            assert ctx.params["name"] in KNOWN_MODELS
 
 
 @pytest.mark.parametrize("name", ["docker-compose.yml", "Dockerfile", "config/docker.toml", ".env.example"])
@@ -109,6 +200,8 @@ def test_the_container_config_is_valid_and_requires_its_tokens() -> None:
 def test_the_env_example_names_every_variable_compose_needs() -> None:
     example = (ROOT / ".env.example").read_text()
     names = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
-    used = set(re.findall(r"\$\{([A-Z_]+)", (ROOT / "docker-compose.yml").read_text()))
+    used = {
+        m.group(1) for m in _VARIABLE.finditer(str(yaml.safe_load((ROOT / "docker-compose.yml").read_text())))
+    }
     assert used <= names
     assert "COMPOSE_PROFILES" in names

@@ -168,3 +168,62 @@ async def test_tokens_never_appear_in_the_logs(capsys: pytest.CaptureFixture[str
     assert "http.request" in logged.out + logged.err  # the requests were logged...
     assert TOKEN not in logged.out + logged.err  # ...without their tokens
     assert TOKEN[::-1] not in logged.out + logged.err
+
+
+async def test_healthz_says_unavailable_with_503_when_the_model_backend_does_not_answer() -> None:
+    from agent.models.openai_compat import OpenAICompatModel
+    from tests.support.http_servers import free_port
+
+    down = OpenAICompatModel(base_url=f"http://127.0.0.1:{free_port()}/v1", model="x", name="remote")
+    async with served(down) as service, running(service) as base, client(base, token=None) as http:
+        response = await http.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert "cannot reach the model server" in body["problems"]["remote"]
+
+
+async def test_healthz_is_ok_when_the_model_backend_answers() -> None:
+    from agent.models.openai_compat import OpenAICompatModel
+    from tests.support.fake_openai import serve_fake_openai
+
+    with serve_fake_openai(["hi"]) as fake:
+        up = OpenAICompatModel(base_url=fake.url, model="x", name="remote")
+        async with served(up) as service, running(service) as base, client(base, token=None) as http:
+            response = await http.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.json()["problems"] == {}
+
+
+@pytest.mark.parametrize(("token", "error"), [(None, None), ("wrong-token", "invalid_token")])
+async def test_a_401_says_in_www_authenticate_what_to_send(token: str | None, error: str | None) -> None:
+    async with (
+        served(ScriptedModel(), bearer_token=TOKEN) as service,
+        running(service) as base,
+        client(base, token=token) as http,
+    ):
+        response = await http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="homelab-agent"')
+    assert "Authorization: Bearer <token>" in challenge and "serve.bearer_token" in challenge
+    assert ('error="invalid_token"' in challenge) is (error is not None)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+    ],
+)
+async def test_oauth_discovery_is_answered_with_a_404_that_says_to_send_the_static_token(path: str) -> None:
+    async with (
+        served(ScriptedModel(), bearer_token=TOKEN) as service,
+        running(service) as base,
+        client(base, token=None) as http,
+    ):
+        response = await http.get(path)
+    assert response.status_code == 404
+    message = response.json()["error"]["message"]
+    assert "does not use OAuth" in message and "Authorization: Bearer <token>" in message

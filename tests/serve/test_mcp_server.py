@@ -76,7 +76,7 @@ async def test_a_write_is_refused_when_the_client_cannot_be_asked_and_writes_are
     assert written == []
     assert result.structured_content is not None
     call = result.structured_content["steps"][0]["tool_calls"][0]
-    assert call["is_error"] and "did not approve" in call["result"]
+    assert call["is_error"] and "cannot ask its user" in call["result"] and "allow_writes" in call["result"]
 
 
 async def test_a_write_runs_when_the_user_accepts_the_elicitation() -> None:
@@ -174,3 +174,15 @@ async def test_ask_says_the_server_is_busy_when_the_queue_is_full() -> None:
     assert busy.is_error and "busy" in busy.content[0].text  # type: ignore[union-attr]
     assert results["first"].structured_content["answer"] == "answer to first"
     assert results["second"].structured_content["answer"] == "answer to second"
+
+
+async def test_the_server_names_its_version_and_ask_has_a_clean_description() -> None:
+    from agent.serve.mcp_server import server_version
+
+    async with served(ScriptedModel()) as service, Client(build_mcp_server(service), mode="legacy") as client:
+        info = client.server_info
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert info is not None and info.version == server_version() and info.version
+    description = tools["ask"].description or ""
+    assert description.startswith("Ask the homelab agent a question")
+    assert all(line == line.lstrip() for line in description.splitlines())

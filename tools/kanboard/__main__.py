@@ -23,7 +23,7 @@ from .settings import KanboardSettings
 __all__ = ["main"]
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP transport: address to listen on.")
 @click.option("--port", default=8090, show_default=True, help="HTTP transport: port to listen on.")

@@ -4,14 +4,16 @@ Built for small local models: few tools, short descriptions, flat parameters, an
 text with names instead of ids, and the board's own project, people and column names in the tool
 schemas (`names`), listed afresh from the live board whenever a client lists the tools. A miss or
 any Kanboard failure comes back as an MCP tool error (`is_error`) whose message says what to do.
-With no KANBOARD_URL the built-in demo board answers, and every overview says so. This module
+With no KANBOARD_URL the built-in demo board answers, and every answer says so. This module
 wires the tools (`reads`, `writes`) to MCP; it does not speak JSON-RPC (`client`), find names
 (`resolve`, `index`) or render text (`format`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
@@ -87,13 +89,37 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         settings = settings.model_copy(update={"url": DEMO_URL, "secret": SecretStr(DEMO_TOKEN)})
     access = Access(settings, transport, demo=demo, index_ttl_s=settings.index_ttl_s)
     reads, writes = Reads(access), Writes(access)
-    registered = [_tool(getattr(reads, name), description, _READ) for name, description in READS]
+    label = _labelled if demo else (lambda fn: fn)
+    registered = [_tool(label(getattr(reads, name)), text, _READ) for name, text in READS]
     if settings.enable_writes:
-        registered += [_tool(getattr(writes, name), description, _WRITE) for name, description in WRITES]
+        registered += [_tool(label(getattr(writes, name)), text, _WRITE) for name, text in WRITES]
     instructions = f"{fmt.DEMO_BANNER} {INSTRUCTIONS}" if demo else INSTRUCTIONS
     return KanboardServer(
-        access, settings.names, name="kanboard", instructions=instructions, tools=registered
+        access,
+        settings.names,
+        name="kanboard",
+        version=_version(),
+        instructions=instructions,
+        tools=registered,
     )
+
+
+def _labelled(fn: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
+    """`fn` whose every answer starts with the demo board's banner (once)."""
+
+    @functools.wraps(fn)
+    async def labelled(*args: Any, **kwargs: Any) -> str:
+        text = await fn(*args, **kwargs)
+        return text if text.startswith(fmt.DEMO_BANNER) else f"{fmt.DEMO_BANNER}\n{text}"
+
+    return labelled
+
+
+def _version() -> str:
+    try:
+        return version("homelab-agent")
+    except PackageNotFoundError:  # pragma: no cover (a checkout that was never installed)
+        return "0+unknown"
 
 
 def _tool(fn: Callable[..., Awaitable[str]], description: str, annotations: ToolAnnotations) -> Tool:

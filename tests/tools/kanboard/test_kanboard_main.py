@@ -11,6 +11,7 @@ from mcp import Client, StdioServerParameters
 
 import tools.kanboard as kanboard
 from tests.tools.kanboard.conftest import TOKEN, text
+from tools.kanboard import build_server
 from tools.kanboard.__main__ import main
 from tools.kanboard.settings import KanboardSettings
 
@@ -83,3 +84,29 @@ async def test_the_stdio_server_serves_the_demo_board_when_no_url_is_set() -> No
         overview = text(await client.call_tool("list_projects", {}))
     assert {"list_projects", "show_board", "get_task"} <= tools and "create_task" not in tools
     assert overview.startswith("DEMO BOARD (no KANBOARD_URL set)")
+
+
+def test_the_cli_takes_dash_h_for_help() -> None:
+    result = CliRunner().invoke(main, ["-h"])
+    assert result.exit_code == 0 and "--transport [stdio|http]" in result.output
+
+
+async def test_every_answer_from_the_demo_board_says_it_is_the_demo_board_and_the_server_has_a_version() -> (
+    None
+):
+    server = build_server(KanboardSettings(enable_writes=True))
+    async with Client(server, mode="legacy") as client:
+        assert client.server_info is not None and client.server_info.version
+        calls = {
+            "list_projects": {},
+            "show_board": {"project": "Homelab"},
+            "search_tasks": {"query": "status:open"},
+            "overdue_tasks": {},
+            "tasks_of": {"person": "alice"},
+            "list_people": {},
+            "add_comment": {"task": "#1", "text": "noted"},
+        }
+        answers = {name: text(await client.call_tool(name, args)) for name, args in calls.items()}
+    for name, answer in answers.items():
+        assert answer.startswith("DEMO BOARD (no KANBOARD_URL set)"), name
+        assert answer.count("DEMO BOARD") == 1, name
