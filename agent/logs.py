@@ -1,5 +1,8 @@
 """structlog to stderr, console or JSON, with secrets redacted from every event.
 
+The redaction rules live in `homelab_common.redact`, shared with the tool servers (the Docker
+server passes container log lines through the same rules).
+
 Entry points call `configure_logging` once; library modules only call `structlog.get_logger`.
 Stdout is left alone: it belongs to answers and to the stdio MCP transport.
 """
@@ -7,41 +10,25 @@ Stdout is left alone: it belongs to answers and to the stdio MCP transport.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
+from homelab_common.redact import REDACTED, is_secret_key, known_secrets, scrub
+
 __all__ = ["REDACTED", "configure_logging", "redactor"]
-
-REDACTED = "***"
-_SECRET_KEYS = re.compile(
-    r"(?:^|[_-])(token|password|passwd|secret|authorization|api[_-]?key|cookie)(?:$|[_-])", re.IGNORECASE
-)  # "api_key", "bearer_token", "Authorization" — but not "tokens_in"
-
-
-def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_scrub(v, secrets) for v in value)
-    return value
 
 
 def redactor(secrets: Iterable[str]) -> structlog.types.Processor:
-    """A processor that blanks secret-looking keys and every occurrence of the known `secrets`."""
-    known = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+    """A processor that blanks secret-looking keys, `key=value` secrets, URL passwords and every
+    occurrence of the known `secrets` (the rules of `homelab_common.redact`)."""
+    known = known_secrets(secrets)
 
     def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in list(event.items()):
-            event[key] = REDACTED if _SECRET_KEYS.search(key) else _scrub(value, known)
+            event[key] = REDACTED if is_secret_key(key) else scrub(value, known)
         return event
 
     return redact

@@ -8,8 +8,8 @@ scripts/setup.sh dev
 .venv/bin/homelab-agent models pull qwen2.5-coder-0.5b
 
 echo "== ruff" >&2
-.venv/bin/ruff check agent tools tests benchmarks
-.venv/bin/ruff format --check agent tools tests benchmarks
+.venv/bin/ruff check agent tools homelab_common tests benchmarks
+.venv/bin/ruff format --check agent tools homelab_common tests benchmarks
 echo "== mypy" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
