@@ -40,7 +40,9 @@ async def test_list_containers_groups_the_stack_by_compose_project_with_each_sta
     answer, failed = await call(live_server, "list_containers")
     assert not failed
     lines = answer.splitlines()
-    assert lines.index("media (2):") < lines.index("office (3):") < lines.index("Not in a compose project (1):")
+    assert (
+        lines.index("media (2):") < lines.index("office (3):") < lines.index("Not in a compose project (1):")
+    )
     assert "1 unhealthy" in lines[0] and "1 exited" in lines[0]
     assert "running" in line_of(answer, "jellyfin") and "healthy" in line_of(answer, "jellyfin")
     assert "UNHEALTHY" in line_of(answer, "paperless")
@@ -48,7 +50,9 @@ async def test_list_containers_groups_the_stack_by_compose_project_with_each_sta
     assert "running" in line_of(answer, "speedtest")
 
 
-async def test_a_restarting_container_shows_as_restarting_with_its_restart_count(live_server: MCPServer) -> None:
+async def test_a_restarting_container_shows_as_restarting_with_its_restart_count(
+    live_server: MCPServer,
+) -> None:
     for _ in range(5):  # it runs for a few milliseconds between restarts: look again if caught then
         answer, _ = await call(live_server, "list_containers", project="media")
         sonarr = line_of(answer, "sonarr")
@@ -72,7 +76,9 @@ async def test_a_project_filter_shows_only_that_project_and_a_wrong_one_lists_th
 ) -> None:
     answer, failed = await call(live_server, "list_containers", project="Office")
     assert not failed and answer.startswith("3 containers in office:") and "jellyfin" not in answer
-    answer, failed = await call(live_server, "list_containers", project="jellyfin")  # a service, not a project
+    answer, failed = await call(
+        live_server, "list_containers", project="jellyfin"
+    )  # a service, not a project
     assert not failed and "jellyfin" in answer and "kanboard" not in answer
     answer, failed = await call(live_server, "list_containers", project="garage")
     assert failed and "No compose project 'garage'. Projects: media, office." in answer
@@ -169,7 +175,9 @@ async def test_resource_usage_samples_the_running_containers_and_names_the_other
     assert not_running.startswith("Not running: ") and "office/db (EXITED with code 3" in not_running
 
 
-async def test_no_environment_value_ever_appears_in_any_tool_result(live_server: MCPServer, stack: Stack) -> None:
+async def test_no_environment_value_ever_appears_in_any_tool_result(
+    live_server: MCPServer, stack: Stack
+) -> None:
     calls: list[tuple[str, dict[str, object]]] = [("list_containers", {}), ("resource_usage", {})]
     for spec in stack.specs:
         calls += [
