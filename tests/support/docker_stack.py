@@ -28,7 +28,6 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,16 @@ import httpx
 
 from tools.docker.settings import DockerSettings
 
-__all__ = ["ENGINE_ENV", "STACK_LABEL", "Spec", "Stack", "build_stack", "engine_host"]
+__all__ = [
+    "ENGINE_ENV",
+    "STACK_LABEL",
+    "Spec",
+    "Stack",
+    "build_stack",
+    "engine_client",
+    "engine_host",
+    "remove_stack",
+]
 
 ENGINE_ENV = "HOMELAB_AGENT_TEST_DOCKER_HOST"
 STACK_LABEL = "org.homelab-agent.test-stack"
@@ -174,8 +182,14 @@ def _specs(secret_key: str, db_password: str) -> list[Spec]:
 
 def _rootfs() -> bytes:
     """A layer holding /bin/busybox (static) and links to the applets the stack uses."""
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    data = Path(busybox).read_bytes()
+    found = [
+        p for p in ("/bin/busybox", "/usr/bin/busybox", shutil.which("busybox")) if p and Path(p).is_file()
+    ]
+    if not found:
+        raise RuntimeError("no busybox to build the test images from: install busybox-static")
+    data = Path(found[0]).read_bytes()
+    if b"ld-linux" in data[:4096] or b"ld-musl" in data[:4096]:
+        raise RuntimeError(f"{found[0]} is dynamically linked and cannot run alone: install busybox-static")
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for directory in ("bin", "tmp", "etc"):
@@ -221,7 +235,8 @@ def _image_archive(layer: bytes, tag: str, built: str) -> bytes:
     return out.getvalue()
 
 
-def _client(host: str) -> httpx.AsyncClient:
+def engine_client(host: str) -> httpx.AsyncClient:
+    """An HTTP client for the engine at `host` that may write (the tools' client cannot)."""
     settings = DockerSettings(host=host)
     transport = httpx.AsyncHTTPTransport(uds=settings.socket_path) if settings.socket_path else None
     return httpx.AsyncClient(base_url=settings.base_url, transport=transport, timeout=60)
@@ -234,7 +249,9 @@ async def _check(response: httpx.Response, doing: str) -> Any:
         for line in response.text.splitlines():
             if '"error"' in line:
                 raise RuntimeError(f"Docker failed to {doing}: {line}")
-    return response.json() if response.content and "json" in response.headers.get("content-type", "") else None
+    return (
+        response.json() if response.content and "json" in response.headers.get("content-type", "") else None
+    )
 
 
 def _create_body(spec: Spec, stack_id: str, bind_dir: str, health_interval_s: float) -> dict[str, Any]:
@@ -306,7 +323,7 @@ async def build_stack(host: str, *, health_interval_s: float = 1.0, timeout_s: f
     os.chmod(stack.bind_dir, 0o755)
     stack_id = secrets.token_hex(4)
     layer = _rootfs()
-    async with _client(host) as http:
+    async with engine_client(host) as http:
         await remove_leftovers(http)
         for spec in specs:
             archive = _image_archive(layer, spec.image, spec.built)
@@ -321,7 +338,9 @@ async def build_stack(host: str, *, health_interval_s: float = 1.0, timeout_s: f
                 f"create {spec.container_name}",
             )
             stack.ids[spec.key] = created["Id"]
-            await _check(await http.post(f"/containers/{created['Id']}/start"), f"start {spec.container_name}")
+            await _check(
+                await http.post(f"/containers/{created['Id']}/start"), f"start {spec.container_name}"
+            )
         waiting = dict(stack.ids)
         with anyio.move_on_after(timeout_s):
             while waiting:
@@ -338,15 +357,10 @@ async def build_stack(host: str, *, health_interval_s: float = 1.0, timeout_s: f
 
 async def remove_stack(stack: Stack) -> None:
     """Remove the stack's containers, volumes and images, and its bind-mounted directory."""
-    async with _client(stack.host) as http:
+    async with engine_client(stack.host) as http:
         await remove_leftovers(http)
         for spec in stack.specs:
             if spec.volume:
                 await http.delete(f"/volumes/{spec.volume.split(':', 1)[0]}")
             await http.delete(f"/images/{spec.image}", params={"force": "1"})
     shutil.rmtree(stack.bind_dir, ignore_errors=True)
-
-
-def now() -> datetime:
-    """The time, for callers that compare against the stack's timestamps."""
-    return datetime.now(UTC)

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import httpx
 
-from tests.support.docker_stack import STACK_LABEL, _client, build_stack, engine_host, remove_stack
+from tests.support.docker_stack import STACK_LABEL, build_stack, engine_client, engine_host, remove_stack
 
 OUT = Path(__file__).parent / "data" / "engine-samples.json"
 BRIDGE = "hla-samples-bridge"
@@ -53,7 +53,7 @@ async def record() -> None:
         raise SystemExit("set HOMELAB_AGENT_TEST_DOCKER_HOST to a scratch Docker Engine")
     stack = await build_stack(host)
     try:
-        async with _client(host) as http:
+        async with engine_client(host) as http:
             await _bridge_container(http)
             await anyio.sleep(1)
             responses: dict[str, Any] = {}
