@@ -299,13 +299,15 @@ def _create_body(spec: Spec, stack_id: str, bind_dir: str, health_interval_s: fl
 def _settled(spec: Spec, data: dict[str, Any]) -> bool:
     state = data["State"]
     health = (state.get("Health") or {}).get("Status", "")
-    return {
-        "healthy": state["Status"] == "running" and health == "healthy",
-        "unhealthy": state["Status"] == "running" and health == "unhealthy",
-        "restarting": state["Status"] == "restarting" and data.get("RestartCount", 0) >= 3,
-        "exited": state["Status"] == "exited",
-        "running": state["Status"] == "running",
-    }[spec.expect]
+    return bool(
+        {
+            "healthy": state["Status"] == "running" and health == "healthy",
+            "unhealthy": state["Status"] == "running" and health == "unhealthy",
+            "restarting": state["Status"] == "restarting" and data.get("RestartCount", 0) >= 3,
+            "exited": state["Status"] == "exited",
+            "running": state["Status"] == "running",
+        }[spec.expect]
+    )
 
 
 async def remove_leftovers(http: httpx.AsyncClient) -> None:

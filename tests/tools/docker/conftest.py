@@ -1,27 +1,20 @@
-"""Fixtures for the Docker tools: the test stack on a real engine, and recorded engine answers.
-
-The live tests need a Docker Engine they may create containers on, named by
-HOMELAB_AGENT_TEST_DOCKER_HOST (`scripts/test.sh` starts a scratch one as root). Without one
-they are skipped on a developer's machine and fail in CI (CI=true), where they must run.
-"""
+"""Fixtures for the Docker tools: a server on the test stack (the `stack` fixture of
+tests/conftest.py, on a real engine), and a server answered by recorded engine answers."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
-from tests.support.docker_stack import ENGINE_ENV, Stack, build_stack, engine_host, remove_stack
+from tests.support.docker_stack import Stack
 from tools.docker import DockerSettings, build_server
 
 SAMPLES = Path(__file__).parent / "data" / "engine-samples.json"
@@ -32,33 +25,10 @@ def text(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """The test stack on the scratch engine, built once per session and removed afterwards."""
-    host = engine_host()
-    if host is None:
-        reason = (
-            f"no Docker Engine for the Docker tests: set {ENGINE_ENV} to a scratch engine "
-            "(as root, scripts/test.sh starts one with scripts/scratch-dockerd.sh)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; in CI these tests must run", pytrace=False)
-        pytest.skip(reason)
-    try:
-        built = anyio.run(build_stack, host)
-    except (httpx.TransportError, RuntimeError) as exc:
-        pytest.fail(f"cannot build the test stack on the Docker Engine at {host}: {exc}", pytrace=False)
-    yield built
-    anyio.run(remove_stack, built)
-
-
 @pytest.fixture
 def live_server(stack: Stack) -> MCPServer:
     """The Docker MCP server against the engine holding the test stack."""
     return build_server(DockerSettings(host=stack.host))
-
-
-Call = Callable[..., Any]
 
 
 async def call(server: MCPServer, tool: str, **args: object) -> tuple[str, bool]:
