@@ -110,7 +110,7 @@ def overview(
     tally = ", ".join(f"{counts[s]} {s}" for s in (*order, *sorted(set(counts) - set(order))) if counts[s])
     plural = "s" if len(projects) != 1 else ""
     where = scope or f" in {len(projects)} compose project{plural}"
-    lines = [f"{len(containers)} containers{where}: {tally}."]
+    lines = [f"{len(containers)} container{'s' if len(containers) != 1 else ''}{where}: {tally}."]
     groups = [(p, [c for c in containers if c.project == p]) for p in projects]
     loose = [c for c in containers if not c.project]
     if loose:
@@ -216,8 +216,9 @@ def usage(
     else:
         cpus = max(u.cpus for _, u in samples)
         host = max(u.memory_limit for _, u in samples)
+        plural = "s" if len(samples) != 1 else ""
         lines = [
-            f"CPU and memory right now of {len(samples)} running containers{scope} "
+            f"CPU and memory right now of {len(samples)} running container{plural}{scope} "
             f"(host: {cpus} CPUs, {size(host)}; CPU % is of one CPU), busiest first:"
         ]
         for c, u in sorted(samples, key=lambda s: (-s[1].cpu_percent, -s[1].memory)):

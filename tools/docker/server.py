@@ -109,7 +109,7 @@ class _Tools:
             everything = await docker.containers()
             chosen = in_project(everything, project)
             images = await docker.images({c.image_id for c in chosen})
-            return fmt.overview(chosen, images, _now(), _scope(chosen, everything))
+            return fmt.overview(chosen, images, _now(), _scope(chosen, everything, project))
 
     async def container_details(self, container: str) -> str:
         async with self._session("container_details") as docker:
@@ -149,14 +149,20 @@ class _Tools:
                     tg.start_soon(sample, c)
             measured = [(c, samples[c.id]) for c in running if c.id in samples]
             idle = [c for c in chosen if c.state != "running"]
-            return fmt.usage(measured, idle, _now(), _scope(chosen, everything))
+            return fmt.usage(measured, idle, _now(), _scope(chosen, everything, project))
 
 
-def _scope(chosen: Sequence[Container], everything: Sequence[Container]) -> str:
+def _scope(chosen: Sequence[Container], everything: Sequence[Container], asked: str) -> str:
+    """How the header names a filtered list: "" for all, " in PROJECT", or " matching 'WORD'"."""
     if len(chosen) == len(everything):
         return ""
     projects = {c.project for c in chosen}
-    return f" in {projects.pop()}" if len(projects) == 1 and "" not in projects else " matching"
+    whole = (
+        len(projects) == 1
+        and "" not in projects
+        and all(c in chosen for c in everything if c.project in projects)
+    )
+    return f" in {projects.pop()}" if whole else f" matching {asked.strip()!r}"
 
 
 def _now() -> datetime:
