@@ -39,7 +39,7 @@ def state_fact(c: Container) -> Fact:
     if c.state == "running" and c.health == "unhealthy":
         return Fact.of("unhealthy", "not healthy", "failing its health check", label=f"{c.key} unhealthy")
     if c.state == "running":
-        return Fact.of("running", "up", "healthy", "is up", label=f"{c.key} running")
+        return Fact.of("running", "is up", "up and running", "healthy", label=f"{c.key} running")
     if c.state == "restarting":
         return Fact.of(
             "restarting", "restart loop", "keeps restarting", "crash loop", label=f"{c.key} restarting"
@@ -82,8 +82,15 @@ def _up(key: str) -> Callable[[Engine, Board | None], Truth]:
 
 
 def _only(state: str) -> Callable[[Engine, Board | None], Truth]:
+    """Exactly the containers in `state`: all of them named, no other."""
+
     def truth(e: Engine, _: Board | None) -> Truth:
-        return Truth(required=[_container(c) for c in e.in_state(state)])
+        chosen = e.in_state(state)
+        others = [c for c in e.containers if c not in chosen]
+        return Truth(
+            required=[_container(c) for c in chosen],
+            forbidden=[Fact.of(c.service or c.name, label=f"{c.key} ({c.state})") for c in others],
+        )
 
     return truth
 

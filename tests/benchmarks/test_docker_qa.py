@@ -60,9 +60,7 @@ def _echo(*calls: tuple[str, dict[str, Any]]) -> Callable[[list[Message], list[T
 ECHOED = [
     ("jellyfin-up", [("docker__list_containers", {"project": "media"})]),
     ("db-why", [("docker__container_details", {"container": "office/db"})]),
-    ("unhealthy", [("docker__list_containers", {})]),
     ("paperless-why", [("docker__container_details", {"container": "paperless"})]),
-    ("restarting", [("docker__list_containers", {})]),
     ("kanboard-port", [("docker__list_containers", {})]),
     ("paperless-logs", [("docker__container_logs", {"container": "paperless"})]),
     ("kanboard-image", [("docker__container_details", {"container": "kanboard"})]),
@@ -93,6 +91,27 @@ async def test_repeating_the_right_tool_results_scores_as_correct(
     outcome = results.outcomes[0]
     assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
     assert outcome.valid_calls and outcome.tools == [tool for tool, _ in calls]
+
+
+@pytest.mark.parametrize(("qid", "marker"), [("unhealthy", "UNHEALTHY"), ("restarting", "RESTARTING")])
+async def test_the_list_lines_marked_with_a_state_answer_which_containers_are_in_it(
+    stack: Stack, qid: str, marker: str
+) -> None:
+    def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
+        if messages[-1].role != "tool":
+            return ToolCall(name="docker__list_containers", arguments={})
+        return "\n".join(line for line in messages[-1].content.splitlines() if marker in line.split(";")[0])
+
+    results = await run_questions(
+        ScriptedModel(function=turn), pick(QUESTIONS, [qid]), docker_host=stack.host, label="m"
+    )
+    outcome = results.outcomes[0]
+    assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
+    everything = ScriptedModel(function=_echo(("docker__list_containers", {})))
+    named_all = (
+        await run_questions(everything, pick(QUESTIONS, [qid]), docker_host=stack.host, label="a")
+    ).outcomes[0]
+    assert not named_all.correct and named_all.forbidden_found  # naming every container is wrong
 
 
 async def test_a_wrong_or_empty_answer_scores_as_wrong(stack: Stack) -> None:

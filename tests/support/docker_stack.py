@@ -12,7 +12,8 @@ and published ports recorded as compose would. Each container ends in a known st
 The engine is the one HOMELAB_AGENT_TEST_DOCKER_HOST names (`scripts/scratch-dockerd.sh` starts
 one as root; `scripts/test.sh` does that for the tests). Never point it at a Docker you care
 about: the stack's containers, volumes and images are removed afterwards, and so is any container
-left from an earlier run with the stack label. This is test support that writes to Docker; the
+with the stack label, so one engine holds one stack at a time (a test run and a benchmark run
+each need their own scratch engine). This is test support that writes to Docker; the
 server under test (`tools.docker`) cannot.
 """
 

@@ -69,7 +69,7 @@ def state(c: Container, now: datetime) -> str:
         elif c.health:
             words += f", {'health check starting' if c.health == 'starting' else c.health}"
     elif c.state == "restarting":
-        words = f"RESTARTING, last exit code {c.exit_code}"
+        words = f"RESTARTING (not running: it keeps exiting), last exit code {c.exit_code}"
     elif c.state == "exited":
         verb = "EXITED" if c.exit_code else "exited"
         words = f"{verb} with code {c.exit_code}, {duration(_since(c.finished, now))} ago"

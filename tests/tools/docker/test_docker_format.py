@@ -56,7 +56,7 @@ def test_compose_labels_name_containers_project_slash_service(samples: Samples) 
     [
         ("media/jellyfin", "running 3 h, healthy"),
         ("office/paperless", "running 3 h, UNHEALTHY (3 failed checks in a row)"),
-        ("media/sonarr", "RESTARTING, last exit code 1, 5 restarts"),
+        ("media/sonarr", "RESTARTING (not running: it keeps exiting), last exit code 1, 5 restarts"),
         ("office/db", "EXITED with code 3, 3 h ago"),
         ("speedtest", "running 3 h"),
     ],
@@ -73,7 +73,8 @@ def test_the_overview_groups_by_project_with_ports_and_image_ages(samples: Sampl
             "media (2):",
             "- jellyfin: running 3 h, healthy; ports 8096->8096/tcp; image jellyfin/jellyfin:10.9.6 "
             "(894 days old)",
-            "- sonarr: RESTARTING, last exit code 1, 5 restarts; image lscr.io/linuxserver/sonarr:4.0.9 "
+            "- sonarr: RESTARTING (not running: it keeps exiting), last exit code 1, 5 restarts; "
+            "image lscr.io/linuxserver/sonarr:4.0.9 "
             "(821 days old)",
             "office (3):",
             "- db: EXITED with code 3, 3 h ago; image postgres:16.4 (845 days old)",

@@ -58,7 +58,7 @@ async def test_a_restarting_container_shows_as_restarting_with_its_restart_count
         sonarr = line_of(answer, "sonarr")
         if "RESTARTING" in sonarr:
             break
-    assert "RESTARTING, last exit code 1" in sonarr
+    assert "RESTARTING (not running: it keeps exiting), last exit code 1" in sonarr
     restarts = int(sonarr.split(" restarts")[0].rsplit(" ", 1)[1])
     assert restarts >= 3
 
