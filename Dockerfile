@@ -40,6 +40,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 COPY tools ./tools
+COPY homelab_common ./homelab_common
 RUN pip wheel --prefer-binary --wheel-dir /wheels --find-links /wheels .
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """structlog to stderr, console or JSON, with secrets redacted from every event.
 
-Redacted: the values of secret-looking keys, every known secret (the config's tokens and headers)
-wherever it appears, and credentials written inside URLs (`agent.redact`).
+The redaction rules live in `homelab_common.redact`, shared with the tool servers (the Docker
+server passes container log lines through the same rules).
 
 Entry points call `configure_logging` once; library modules only call `structlog.get_logger`.
 Stdout is left alone: it belongs to answers and to the stdio MCP transport.
@@ -10,57 +10,28 @@ Stdout is left alone: it belongs to answers and to the stdio MCP transport.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
-from agent.redact import redact_urls
+from homelab_common.redact import REDACTED, is_secret_key, known_secrets, scrub
 
 __all__ = ["REDACTED", "configure_logging", "redactor"]
 
-REDACTED = "***"
-_SECRET_KEYS = re.compile(
-    r"(?:^|[_-])(token|password|passwd|secret|authorization|api[_-]?key|cookie)(?:$|[_-])", re.IGNORECASE
-)  # "api_key", "bearer_token", "Authorization" — but not "tokens_in"
-
-
-def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        return redact_urls(value)
-    if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_scrub(v, secrets) for v in value)
-    return value
-
 
 def redactor(secrets: Iterable[str]) -> structlog.types.Processor:
-    """A processor that blanks secret-looking keys and every occurrence of the known `secrets`."""
-    known = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+    """A processor that blanks secret-looking keys, `key=value` secrets, URL passwords and every
+    occurrence of the known `secrets` (the rules of `homelab_common.redact`)."""
+    known = known_secrets(secrets)
 
     def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in list(event.items()):
-            event[key] = REDACTED if _SECRET_KEYS.search(key) else _scrub(value, known)
+            event[key] = REDACTED if is_secret_key(key) else scrub(value, known)
         return event
 
     return redact
-
-
-class _RedactingFormatter(logging.Formatter):
-    """The standard format, with known secrets and URL credentials blanked from the whole line."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__(logging.BASIC_FORMAT)
-        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
-
-    def format(self, record: logging.LogRecord) -> str:
-        return str(_scrub(super().format(record), self._secrets))
 
 
 class _Stderr:
@@ -86,9 +57,10 @@ def configure_logging(level: str = "warning", fmt: str = "console", secrets: Ite
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,  # tracebacks become text before they are redacted
             redactor(secrets),
+            structlog.processors.format_exc_info
+            if fmt == "json"
+            else structlog.processors.StackInfoRenderer(),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -96,7 +68,5 @@ def configure_logging(level: str = "warning", fmt: str = "console", secrets: Ite
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
-    for handler in logging.getLogger().handlers:  # libraries' own log lines, tracebacks included
-        handler.setFormatter(_RedactingFormatter(secrets))
     for noisy in ("httpx", "httpx2", "httpcore", "mcp"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

@@ -19,11 +19,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-# dev: the test suite also runs with the clock moved (scripts/test.sh needs faketime in CI)
-if [[ "$extras" == *dev* ]] && ! command -v faketime >/dev/null 2>&1 \
-    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "== installing system packages: faketime" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+# dev: the test suite also runs with the clock moved (faketime), and the Docker tests against a
+# scratch Docker Engine (docker.io) running containers of a static busybox (busybox-static);
+# scripts/test.sh needs all three in CI
+if [[ "$extras" == *dev* ]] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  dev_apt=()
+  command -v faketime >/dev/null 2>&1 || dev_apt+=(faketime)
+  command -v dockerd >/dev/null 2>&1 || dev_apt+=(docker.io)
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || dev_apt+=(busybox-static)
+  if [ ${#dev_apt[@]} -gt 0 ]; then
+    echo "== installing system packages: ${dev_apt[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${dev_apt[@]}" >/dev/null
+  fi
 fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "error: Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a development environment and run every check: lint, format, types, and the whole test
-# suite, including the real-model tests with Qwen2.5-Coder-0.5B on the CPU.
+# suite, including the real-model tests with Qwen2.5-Coder-0.5B on the CPU and the Docker tests
+# against a scratch Docker Engine (as root; elsewhere they are skipped, in CI they must run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,10 +9,21 @@ scripts/setup.sh dev
 .venv/bin/homelab-agent models pull qwen2.5-coder-0.5b
 
 echo "== ruff" >&2
-.venv/bin/ruff check agent tools tests benchmarks
-.venv/bin/ruff format --check agent tools tests benchmarks
+.venv/bin/ruff check agent tools homelab_common tests benchmarks
+.venv/bin/ruff format --check agent tools homelab_common tests benchmarks
 echo "== mypy" >&2
 .venv/bin/mypy
+# The Docker tests need an engine they may fill with containers: as root, a scratch one (never the
+# Docker you may run here), stopped on exit. HOMELAB_AGENT_TEST_DOCKER_HOST set beforehand wins.
+if [ -z "${HOMELAB_AGENT_TEST_DOCKER_HOST:-}" ] && [ "$(id -u)" = 0 ]; then
+  echo "== starting a scratch Docker Engine" >&2
+  engine=$(scripts/scratch-dockerd.sh start)
+  eval "$engine"
+  trap 'scripts/scratch-dockerd.sh stop "$HOMELAB_AGENT_SCRATCH_DOCKERD"' EXIT
+elif [ -z "${HOMELAB_AGENT_TEST_DOCKER_HOST:-}" ] && [ "${CI:-}" = true ]; then
+  echo "error: the Docker tests need root to start a scratch Docker Engine in CI" >&2; exit 1
+fi
+
 echo "== pytest" >&2
 .venv/bin/pytest -q -p no:cacheprovider "$@"
 

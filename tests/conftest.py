@@ -1,13 +1,21 @@
-"""Shared fixtures: the repository root, and an agent wired to the notes test server."""
+"""Shared fixtures: the repository root, an agent wired to the notes test server, and the Docker
+test stack.
+
+The Docker tests need a Docker Engine they may create containers on, named by
+HOMELAB_AGENT_TEST_DOCKER_HOST (`scripts/test.sh` starts a scratch one as root). Without one
+they are skipped on a developer's machine and fail in CI (CI=true), where they must run.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 import structlog
 
@@ -16,6 +24,7 @@ from agent.loop import Agent
 from agent.models.base import Model
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from tests.support.docker_stack import ENGINE_ENV, Stack, build_stack, engine_host, remove_stack
 from tests.support.notes_server import build_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +68,23 @@ def _default_logging() -> Iterator[None]:
 def make_agent() -> AgentFactory:
     """`make_agent(model, stdio=False, **AgentSettings)` as an async context manager."""
     return notes_agent
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The test stack on the scratch engine, built once per session and removed afterwards."""
+    host = engine_host()
+    if host is None:
+        reason = (
+            f"no Docker Engine for the Docker tests: set {ENGINE_ENV} to a scratch engine "
+            "(as root, scripts/test.sh starts one with scripts/scratch-dockerd.sh)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; in CI these tests must run", pytrace=False)
+        pytest.skip(reason)
+    try:
+        built = anyio.run(build_stack, host)
+    except (httpx.TransportError, RuntimeError) as exc:
+        pytest.fail(f"cannot build the test stack on the Docker Engine at {host}: {exc}", pytrace=False)
+    yield built
+    anyio.run(remove_stack, built)

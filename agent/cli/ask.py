@@ -17,8 +17,8 @@ from agent.loop import Session
 from agent.models.catalog import KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.settings import ModelSettings
-from agent.redact import redact_url
 from agent.trace import RunResult, render_trace
+from homelab_common.redact import redact_url
 
 __all__ = ["COMMANDS"]
 

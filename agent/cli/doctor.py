@@ -23,7 +23,7 @@ from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
 from agent.models.settings import ModelSettings
-from agent.redact import redact_url, redact_urls
+from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["COMMANDS", "report_machine", "report_model"]
 

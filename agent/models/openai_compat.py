@@ -26,7 +26,7 @@ from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import compact_tool_result
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
-from agent.redact import redact_url, redact_urls
+from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["OpenAICompatModel"]
 

@@ -30,13 +30,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.server import HANDLED_SIGNALS
 
 from agent.exceptions import ConfigError
-from agent.redact import redact_urls
 from agent.serve.auth import BearerAuth, check_bind, oauth_not_used
 from agent.serve.guard import HostPolicy, RequestGuard
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from agent.serve.openai_api import openai_routes
 from agent.serve.service import Service
+from homelab_common.redact import redact_urls
 
 __all__ = ["build_app", "http_server", "listen", "serve_http"]
 

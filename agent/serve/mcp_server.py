@@ -28,13 +28,13 @@ from pydantic import BaseModel, Field
 
 from agent.exceptions import HomelabAgentError
 from agent.messages import ToolResult, ToolSpec, Usage
-from agent.redact import redact_urls
 from agent.serve.approval import Approver
 from agent.serve.asking import ParkedCalls, WriteApproval, can_elicit, elicit_approver, input_rounds
 from agent.serve.queue import QueueFullError
 from agent.serve.service import Service
 from agent.serve.sessions import UnknownSessionError
 from agent.trace import RunResult, Step
+from homelab_common.redact import redact_urls
 
 __all__ = ["AskResult", "WriteApproval", "build_mcp_server", "server_version"]
 

@@ -31,10 +31,10 @@ from starlette.types import Receive, Scope, Send
 from agent.exceptions import HomelabAgentError, ModelNotFoundError
 from agent.messages import Message
 from agent.models.base import TextSink
-from agent.redact import redact_urls
 from agent.serve.queue import QueueFullError, Ticket
 from agent.serve.service import AGENT_MODEL_ID, Service
 from agent.trace import RunResult
+from homelab_common.redact import redact_urls
 
 __all__ = ["ChatRequest", "openai_routes"]
 

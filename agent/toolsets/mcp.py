@@ -34,7 +34,7 @@ from mcp_types import CallToolResult, TextContent
 from agent.config import ServerSettings
 from agent.exceptions import ToolServerError, ToolTimeoutError
 from agent.messages import ToolResult, ToolSpec
-from agent.redact import redact_url, redact_urls
+from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["MCPToolset"]
 

@@ -37,3 +37,12 @@ def test_token_counts_are_logged_as_numbers_not_redacted(capsys: pytest.CaptureF
     structlog.get_logger("t").info("model.step", tokens_in=812, tokens_out=40, bearer_token="abcd1234")
     event = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert event["tokens_in"] == 812 and event["tokens_out"] == 40 and event["bearer_token"] == "***"
+
+
+def test_secrets_written_into_a_message_are_blanked_by_the_shared_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("info", "json")
+    structlog.get_logger("t").info("server said: DB_PASSWORD=hunter22 via postgres://app:pw9x@db/app")
+    event = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert event["event"] == "server said: DB_PASSWORD=*** via postgres://***@db/app"

@@ -1,5 +1,6 @@
-"""The Docker files, checked statically (no Docker engine in CI): services, GPU, health, no secrets,
-a compose file that interpolates with the shipped .env.example, and commands the real CLI accepts."""
+"""The Docker files, checked statically (no Docker engine in CI): services, GPU, health, the read-only
+socket proxy, no secrets, a compose file that interpolates with the shipped .env.example, and commands
+the real CLI accepts."""
 
 from __future__ import annotations
 
@@ -192,6 +193,9 @@ def test_the_container_config_is_valid_and_requires_its_tokens() -> None:
     check_bind(config.serve.host, config.serve.bearer_token.get_secret_value())
     kanboard = config.mcpServers["kanboard"]
     assert kanboard.env["KANBOARD_URL"].get_secret_value() == "http://kanboard/"
+    docker = config.mcpServers["docker"]
+    assert docker.command == "homelab-agent-docker"
+    assert docker.env["DOCKER_HOST"].get_secret_value() == "tcp://docker-proxy:2375"
     assert config.models_dir == "/models"
     with pytest.raises(ConfigError, match="HOMELAB_AGENT_TOKEN"):
         load_config(path, env={"KANBOARD_TOKEN": "k" * 16})
@@ -205,3 +209,36 @@ def test_the_env_example_names_every_variable_compose_needs() -> None:
     }
     assert used <= names
     assert "COMPOSE_PROFILES" in names
+
+
+def test_docker_is_reached_only_through_a_pinned_socket_proxy_that_allows_reads(
+    compose: dict[str, Any],
+) -> None:
+    proxy = compose["services"]["docker-proxy"]
+    assert re.fullmatch(r"tecnativa/docker-socket-proxy:\d+\.\d+\.\d+", proxy["image"])
+    assert proxy["volumes"] == ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+    env = proxy["environment"]
+    assert env["CONTAINERS"] == 1 and env["IMAGES"] == 1
+    assert env["POST"] == 0 and env["ALLOW_START"] == env["ALLOW_STOP"] == env["ALLOW_RESTARTS"] == 0
+    for section in ("EXEC", "BUILD", "VOLUMES", "NETWORKS", "SECRETS", "AUTH", "SWARM", "SYSTEM"):
+        assert not env.get(section), section
+    assert "ports" not in proxy and proxy["networks"] == ["docker-api"]
+    assert compose["networks"]["docker-api"]["internal"] is True
+
+
+def test_no_service_but_the_proxy_mounts_the_docker_socket(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if name != "docker-proxy":
+            assert not any("docker.sock" in str(volume) for volume in service.get("volumes", [])), name
+    for name in ("agent", "agent-cpu"):
+        agent = compose["services"][name]
+        assert "docker-api" in agent["networks"]
+        assert agent["depends_on"]["docker-proxy"]["condition"] == "service_healthy"
+
+
+def test_the_example_config_lists_both_tool_servers() -> None:
+    config = load_config(ROOT / "config" / "homelab-agent.example.toml", env={})
+    assert config.mcpServers["kanboard"].command == "homelab-agent-kanboard"
+    docker = config.mcpServers["docker"]
+    assert docker.command == "homelab-agent-docker"
+    assert docker.env["DOCKER_HOST"].get_secret_value() == "unix:///var/run/docker.sock"
