@@ -113,6 +113,9 @@ class AgentSettings(_Strict):
     # "tool": the first model turn of a question must call a tool (small models otherwise answer
     # from the tool descriptions instead of the data); "auto": the model decides
     first_step: Literal["tool", "auto"] = "tool"
+    # a name from a server's closed list (an `enum`: projects, people, columns) may only be passed
+    # when the conversation has named it (agent.grounding); small models otherwise guess one
+    ground_arguments: bool = True
     system_prompt: str | None = None  # a path; default: the packaged prompt
     timezone: str | None = None  # for "today" in the system prompt; default: local time
 

@@ -29,6 +29,7 @@ import structlog
 
 from agent.config import AgentSettings
 from agent.exceptions import MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
+from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink
 from agent.toolsets.base import Toolset
@@ -160,8 +161,16 @@ class Agent:
     async def _request(self, state: RunState, on_text: TextSink | None) -> tuple[ModelResponse, float]:
         started = time.perf_counter()
         first_look = state.step == 1 and bool(state.tools) and self.settings.first_step == "tool"
+        calls = None
+        if self.settings.ground_arguments and state.tools:
+            said = [m.content for m in state.messages if m.role in ("user", "tool")]
+            calls = ground(state.tools, said)
         response = await self.model.respond(
-            state.messages, state.tools, on_text=on_text, tool_choice="required" if first_look else "auto"
+            state.messages,
+            state.tools,
+            on_text=on_text,
+            tool_choice="required" if first_look else "auto",
+            calls=calls,
         )
         seconds = time.perf_counter() - started
         log.info(

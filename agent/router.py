@@ -346,6 +346,7 @@ class Router:
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
         """Decide (once per run), answer with the chosen model, and escalate when the small one fails."""
         q = find_question(messages)
@@ -366,7 +367,7 @@ class Router:
                     decision, Failure("lookup_failed", "the small model's lookup failed"), hide=restart
                 )
         if decision.model == "large" or decision.escalated:
-            response = await self._ask_large(messages, start, decision, on_text, tool_choice)
+            response = await self._ask_large(messages, start, decision, on_text, tool_choice, calls)
         else:
             lookups = sum(1 for m in messages[start:] if m.role == "tool")
             small_choice = tool_choice
@@ -379,7 +380,11 @@ class Router:
             hold = checking and (first or s.require_grounding) and on_text is not None
             sink = held.append if hold else on_text
             response = await self.small.respond(
-                messages, decision.tools, on_text=sink, tool_choice=small_choice
+                messages,
+                decision.tools,
+                on_text=sink,
+                tool_choice=small_choice,
+                calls=_within(calls, decision.tools),
             )
             problem = failure(response, decision.tools, first_turn=first) if checking else None
             hide = 0  # a badly written turn: the large model takes over from the small one's lookups
@@ -393,7 +398,7 @@ class Router:
                 problem, hide = Failure("ungrounded", "answer not grounded in the tool results"), restart
             if problem is not None:
                 self._escalate(decision, problem, tools=tools, response=response, hide=hide)
-                response = await self._ask_large(messages, start, decision, on_text, tool_choice)
+                response = await self._ask_large(messages, start, decision, on_text, tool_choice, calls)
             elif held and on_text is not None:
                 on_text("".join(held))
         route: dict[str, Any] = {
@@ -418,16 +423,20 @@ class Router:
         decision: Decision,
         on_text: TextSink | None,
         tool_choice: ToolChoice,
+        calls: Sequence[ToolSpec] | None,
     ) -> ModelResponse:
         """The large model's turn, on the conversation without the small model's hidden turns."""
+        allowed = _within(calls, decision.tools)
         if not decision.hidden:
             return await self.large.respond(
-                messages, decision.tools, on_text=on_text, tool_choice=tool_choice
+                messages, decision.tools, on_text=on_text, tool_choice=tool_choice, calls=allowed
             )
         view = [*messages[:start], *messages[start + decision.hidden :]]
         if not any(m.role == "assistant" for m in view[start:]):  # its first turn: the run's first rule
             tool_choice = decision.first_choice
-        return await self.large.respond(view, decision.tools, on_text=on_text, tool_choice=tool_choice)
+        return await self.large.respond(
+            view, decision.tools, on_text=on_text, tool_choice=tool_choice, calls=allowed
+        )
 
     def _escalate(
         self,
@@ -514,6 +523,14 @@ class Router:
 
     async def aclose(self) -> None:
         """Nothing to release: the models are owned (and closed) by whoever built them."""
+
+
+def _within(calls: Sequence[ToolSpec] | None, tools: Sequence[ToolSpec]) -> list[ToolSpec] | None:
+    """The allowed `calls` among the tools the router offers (None: any of them)."""
+    if calls is None:
+        return None
+    names = {t.name for t in tools}
+    return [c for c in calls if c.name in names]
 
 
 def _run_key(messages: Sequence[Message], q: int | None, tools: Sequence[ToolSpec]) -> str:

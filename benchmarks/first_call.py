@@ -3,11 +3,13 @@
     .venv/bin/python -m benchmarks.first_call --model ~/.cache/homelab-agent/models/q15.gguf --threads 2
 
 For every read question of each board (`--board`, default all) the model sees the packaged system
-prompt, the Kanboard server's tools (listed from that board, names and all) and the question, and
-must call a tool (`tool_choice="required"`, as the agent's first step). A call counts as right when
-its tool is one of the question's `tools`. Only one model turn per question, so a full run takes
-minutes where the answer benchmark takes an hour; it prints each call, then the share right per
-board. It does not run the tools or score answers (`python -m benchmarks.kanboard_qa` does).
+prompt with the server's instructions, the Kanboard server's tools (listed from that board, names
+and all) and the question, and must call a tool (`tool_choice="required"`, as the agent's first
+step), its names grounded in the question as the agent grounds them (`--ground off` to let the
+model choose unaided). A call counts as right when its tool is one of the question's `tools`.
+One model turn per question, so a run takes minutes where the answer benchmark takes an hour; it
+prints each call, then the share right per board. It does not run the tools or score answers
+(`python -m benchmarks.kanboard_qa` does).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import anyio
 
+from agent.grounding import ground
 from agent.loop import default_system_prompt
 from agent.messages import Message
 from agent.models.local import LocalModel
@@ -42,8 +45,9 @@ async def _run(args: argparse.Namespace, model: LocalModel) -> int:
                     if question.writes:
                         continue
                     started = time.perf_counter()
+                    calls = ground(tools, [question.text]) if args.ground else None
                     response = await model.respond(
-                        [system, Message.user(question.text)], tools, tool_choice="required"
+                        [system, Message.user(question.text)], tools, tool_choice="required", calls=calls
                     )
                     call = response.tool_calls[0] if response.tool_calls else None
                     name = call.name.rsplit("__", 1)[-1] if call else "(none)"
@@ -75,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board", default="all", help="homelab, household (held out), or all")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     parser.add_argument("--names", choices=["enum", "list", "off"], default="enum", help="names in schemas")
+    parser.add_argument(
+        "--ground", type=lambda v: v == "on", default=True, help="on|off: narrow names to those said"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from agent.logs import configure_logging
 

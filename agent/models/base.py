@@ -38,12 +38,15 @@ class Model(Protocol):
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
         """Answer the conversation: tool calls or a final text.
 
         `on_text`, when given, receives the final answer's text as it is generated; it is never
         called with tool-call text. `tool_choice="required"` asks for a tool call and `"none"` for
-        an answer (enforced by a grammar where the backend has one). Cancelling the awaiting task
+        an answer (enforced by a grammar where the backend has one). `calls`, when given, are the
+        calls allowed this turn: some of `tools`, their schemas possibly narrowed (`agent.grounding`);
+        the prompt still shows `tools`, so a cached prompt stays valid. Cancelling the awaiting task
         stops generation promptly.
         """
         ...

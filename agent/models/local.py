@@ -52,6 +52,7 @@ __all__ = ["LocalModel", "new_schema_converter"]
 log = structlog.get_logger(__name__)
 
 _MIB = 1024**2
+_GRAMMARS_KEPT = 32  # compiled grammars kept per model
 _SAVE_WHEN_LOSING = 64  # keep a state in the RAM cache when a request would discard this many tokens
 
 
@@ -221,7 +222,9 @@ class LocalModel:
         self._states = _StateCache(settings.cache_ram_mb * _MIB) if settings.cache_ram_mb else None
         self._queue = anyio.Lock()  # FIFO order for waiting requests
         self._lock = threading.Lock()  # one generation at a time, even after a cancelled wait
-        self._grammars: dict[tuple[str, ...], Any] = {}  # tool specs -> llama_sampler (or None)
+        # tool specs -> llama_sampler (or None), least recently used first; narrowed schemas
+        # (agent.grounding) make a new grammar per question, so the cache is bounded
+        self._grammars: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._closed = False
 
     @classmethod
@@ -347,6 +350,11 @@ class LocalModel:
             if not sampler:
                 log.warning("model.grammar_failed", model=self._name, tools=[t.name for t in tools])
             self._grammars[key] = sampler or None
+            while len(self._grammars) > _GRAMMARS_KEPT:
+                _, old = self._grammars.popitem(last=False)
+                if old is not None:
+                    llama_cpp.llama_sampler_free(old)
+        self._grammars.move_to_end(key)
         grammar = self._grammars[key]
         if grammar is not None:
             llama_cpp.llama_sampler_reset(grammar)
@@ -359,11 +367,12 @@ class LocalModel:
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
         """Generate one turn: parsed tool calls, or a final answer streamed through `on_text`.
 
         In constrained mode the grammar admits only a call with `tool_choice="required"`, and only
-        an answer with `"none"`.
+        an answer with `"none"`; a call must fit `calls` when given (the prompt shows `tools`).
         """
         if self._closed:
             raise ModelError(f"model {self._name!r} is closed")
@@ -377,6 +386,7 @@ class LocalModel:
                     on_text,
                     cancel,
                     tool_choice,
+                    None if calls is None else list(calls),
                     abandon_on_cancel=True,
                 )
             except anyio.get_cancelled_exc_class():
@@ -427,6 +437,7 @@ class LocalModel:
         on_text: TextSink | None,
         cancel: threading.Event,
         tool_choice: ToolChoice = "auto",
+        calls: list[ToolSpec] | None = None,
     ) -> _Generation:
         """Run in a worker thread: wait for the model, then generate and parse one turn.
 
@@ -455,8 +466,8 @@ class LocalModel:
                 )
             grammar = None
             if settings.constrained and tools:
-                offered = [] if tool_choice == "none" else tools
-                grammar = self._grammar(offered, require_call=tool_choice == "required")
+                offered = [] if tool_choice == "none" else tools if calls is None else calls
+                grammar = self._grammar(offered, require_call=tool_choice == "required" and bool(offered))
             names = [t.name for t in tools]
             stream = AnswerStream(emit)
             raw, usage = self._sample(tokens, grammar, stream, cancel)

@@ -102,8 +102,15 @@ class OpenAICompatModel:
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
-        """One chat completion: native or text tool calls, or a final answer (streamed to `on_text`)."""
+        """One chat completion: native or text tool calls, or a final answer (streamed to `on_text`).
+
+        The server cannot be held to narrowed schemas, so with `calls` it is offered those instead
+        of `tools` (what the model sees changes; a remote prompt cache is the server's business).
+        """
+        if calls is not None and tool_choice != "none":
+            tools = calls
         payload: dict[str, Any] = {
             "model": self._model,
             "messages": [_wire_message(m) for m in messages],

@@ -29,6 +29,7 @@ class ScriptedRequest:
     messages: list[Message]
     tools: list[ToolSpec]
     tool_choice: ToolChoice = "auto"
+    calls: list[ToolSpec] | None = None  # the calls allowed, when narrower than `tools`
 
 
 def _as_response(turn: Turn, name: str) -> ModelResponse:
@@ -68,9 +69,11 @@ class ScriptedModel:
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
         """Return the next scripted turn, streaming a final answer through `on_text`."""
-        self.requests.append(ScriptedRequest(list(messages), list(tools), tool_choice))
+        allowed = None if calls is None else list(calls)
+        self.requests.append(ScriptedRequest(list(messages), list(tools), tool_choice, allowed))
         if self.delay_s:
             await anyio.sleep(self.delay_s)
         if self.function is not None:

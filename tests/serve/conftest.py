@@ -45,6 +45,7 @@ class GatedModel:
         *,
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
+        calls: Sequence[ToolSpec] | None = None,
     ) -> ModelResponse:
         self.started += 1
         try:
@@ -52,7 +53,9 @@ class GatedModel:
         except anyio.get_cancelled_exc_class():
             self.cancelled += 1
             raise
-        return await self.inner.respond(messages, tools, on_text=on_text, tool_choice=tool_choice)
+        return await self.inner.respond(
+            messages, tools, on_text=on_text, tool_choice=tool_choice, calls=calls
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -1,0 +1,79 @@
+"""Arguments the model cannot invent: a name from a closed list must be one the run has seen.
+
+Servers that know their world list its names in their schemas (`enum`: the Kanboard server names
+the board's projects, people and columns). A small model then writes a real name, but not always
+the right one: asked "who is renewing the TLS cert?" it calls `tasks_of(person="Site Admin")`, the
+first name on the list; asked about one person's overdue work it scopes `overdue_tasks` to a
+project nobody mentioned. `ground` narrows each `enum` of strings to the values the conversation
+has named so far (the user's words, and later the tool results), word by word. An optional
+argument left with no named value drops out of the schema; a tool whose required argument has none
+is not offered for this turn. The model still sees every tool in its prompt (so a cached prompt
+stays valid); the narrowed schemas are what its call must fit (a grammar enforces them locally).
+
+This module only narrows schemas. It calls no model and no tool.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agent.messages import ToolSpec
+
+__all__ = ["ground", "mentioned", "words"]
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_TRIVIAL = frozenset({"the", "and", "for", "of", "on", "in", "to", "a", "an", "my", "our", "de", "la"})
+
+
+def words(text: str) -> set[str]:
+    """The lower-case words of `text`, with "Alice's" also as "alice"."""
+    found = {w.casefold() for w in _WORD.findall(text)}
+    return found | {w[:-1] for w in found if w.endswith("s") and len(w) > 3}
+
+
+def mentioned(value: str, said: set[str]) -> bool:
+    """Whether any telling word of `value` (a name: "Dave Okafor", "Q4 Planning") was said."""
+    own = {w for w in words(value) if w not in _TRIVIAL and (len(w) > 1 or w.isdigit())}
+    return bool(own & said)
+
+
+def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
+    """`tools` with every string `enum` narrowed to the values `texts` mention (see the module doc).
+
+    Tools without such enums come back unchanged (the same objects).
+    """
+    said: set[str] = set()
+    for text in texts:
+        said |= words(text)
+    grounded: list[ToolSpec] = []
+    for tool in tools:
+        properties: dict[str, Any] = tool.parameters.get("properties") or {}
+        named = {
+            name: prop["enum"]
+            for name, prop in properties.items()
+            if isinstance(prop, dict) and _string_enum(prop.get("enum"))
+        }
+        if not named:
+            grounded.append(tool)
+            continue
+        schema = copy.deepcopy(tool.parameters)
+        required = set(schema.get("required") or [])
+        offered = True
+        for name, values in named.items():
+            kept = [v for v in values if mentioned(v, said)]
+            if kept:
+                schema["properties"][name]["enum"] = kept
+            elif name in required:
+                offered = False
+            else:
+                del schema["properties"][name]
+        if offered:
+            grounded.append(tool.model_copy(update={"parameters": schema}))
+    return grounded
+
+
+def _string_enum(values: Any) -> bool:
+    return isinstance(values, list) and bool(values) and all(isinstance(v, str) for v in values)
