@@ -17,6 +17,7 @@ from agent.config import Config, load_config
 from agent.exceptions import ConfigError, ModelError
 from agent.logs import configure_logging
 from agent.models.catalog import KNOWN_MODELS, installed, pull, verify
+from agent.models.hub import DEFAULT_ENDPOINT, Hub
 
 __all__ = ["COMMANDS", "models_dir_for"]
 
@@ -50,6 +51,22 @@ _models_dir_option = click.option(
 )
 
 
+_hf_endpoint_option = click.option(
+    "--hf-endpoint",
+    envvar="HF_ENDPOINT",
+    default=DEFAULT_ENDPOINT,
+    show_default=True,
+    help="The Hugging Face hub (or a mirror) to download from.",
+)
+
+
+def hub_access(endpoint: str) -> Hub:
+    """The hub at `endpoint`, with the token `hf auth login` or HF_TOKEN left (if any)."""
+    from huggingface_hub import get_token
+
+    return Hub(endpoint=endpoint or DEFAULT_ENDPOINT, token=get_token() or None)
+
+
 @click.group()
 def models() -> None:
     """Download and list GGUF model files."""
@@ -58,13 +75,16 @@ def models() -> None:
 @models.command("pull")
 @click.argument("name")
 @_models_dir_option
+@_hf_endpoint_option
 @click.option("--force", is_flag=True, help="Download again even if the file is there.")
 @click.pass_context
-def pull_command(ctx: click.Context, name: str, models_dir: str | None, force: bool) -> None:
+def pull_command(
+    ctx: click.Context, name: str, models_dir: str | None, hf_endpoint: str, force: bool
+) -> None:
     """Fetch NAME: a known model, hf:OWNER/REPO/FILE.gguf, or check a local .gguf path."""
     folder = models_dir_for(ctx, models_dir)
     try:
-        path = pull(name, folder, force=force)
+        path = pull(name, folder, force=force, hub=hub_access(hf_endpoint))
     except ModelError as exc:
         fail(str(exc))
     click.echo(f"{name}: {path} ({_size(path.stat().st_size)})")
