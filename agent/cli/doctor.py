@@ -22,11 +22,11 @@ from agent.cli.models import models_dir_for
 from agent.config import load_config
 from agent.config_file import answering_entry
 from agent.exceptions import ConfigError, ModelError
-from agent.models.bandwidth import Bandwidth, cpu_bandwidth, gpu_bandwidth
+from agent.models.bandwidth import Bandwidth
 from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
-from agent.models.recommend import N_CTX, Machine, assess, choose, table
+from agent.models.recommend import N_CTX, Machine, assess, choose, probe, table
 from agent.models.settings import ModelSettings
 from homelab_common.redact import redact_url, redact_urls
 
@@ -142,10 +142,9 @@ def doctor(ctx: click.Context, models_dir: str | None) -> None:
     cpu, found = cpu_info(), gpus()
     for line in report_machine(cpu, found):
         click.echo(line)
-    gpu = found[0] if found else None
-    machine = Machine(gpu, gpu_bandwidth(gpu) if gpu else None, cpu.ram_available, cpu_bandwidth())
-    bandwidths = (machine.gpu_bandwidth, machine.cpu_bandwidth)
-    free = gpu.memory_free if gpu else 0
+    machine = probe(found=found, cpu=cpu)
+    bandwidths = (machine.gpu_bandwidth if machine.offload else None, machine.cpu_bandwidth)
+    free = machine.usable_gpu.memory_free if machine.usable_gpu else 0
     healthy = True
     for name, settings in entries.items():
         if name not in used:

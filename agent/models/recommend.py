@@ -18,7 +18,7 @@ from typing import Literal
 
 from agent.exceptions import ModelError
 from agent.models.bandwidth import Bandwidth, cpu_bandwidth, gpu_bandwidth
-from agent.models.hardware import GIB, FitPlan, GgufInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
+from agent.models.hardware import GIB, CpuInfo, FitPlan, GgufInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
 from agent.models.known import CPU_DEFAULT, KNOWN_MODELS, KnownModel
 
 __all__ = [
@@ -51,20 +51,41 @@ class Machine:
     gpu_bandwidth: Bandwidth | None
     ram_available: int
     cpu_bandwidth: Bandwidth
+    offload: bool = True  # llama-cpp-python was built to use a GPU (CUDA): without it the GPU idles
+
+    @property
+    def usable_gpu(self) -> GpuInfo | None:
+        """The GPU models can run on: none when llama.cpp cannot use it."""
+        return self.gpu if self.offload else None
 
     def describe(self) -> str:
         """One line: the GPU with its free memory and bandwidth, or none; the CPU's bandwidth."""
         cpu = f"CPU {self.cpu_bandwidth}, {self.ram_available / GIB:.1f} GiB RAM available"
         if self.gpu is None:
             return f"no NVIDIA GPU; {cpu}"
+        if not self.offload:
+            return f"GPU {self.gpu.name} unused: llama-cpp-python has no GPU support; {cpu}"
         return f"GPU {self.gpu.name}, {self.gpu.memory_free / GIB:.1f} GiB free, {self.gpu_bandwidth}; {cpu}"
 
 
-def probe(measure_cpu: bool = True) -> Machine:
-    """This machine, read now (nvidia-smi, /proc, psutil; a 0.1 s memory read unless told not to)."""
-    found, cpu = gpus(), cpu_info()
+def probe(
+    measure_cpu: bool = True, found: list[GpuInfo] | None = None, cpu: CpuInfo | None = None
+) -> Machine:
+    """This machine, read now (nvidia-smi, /proc, psutil; a 0.1 s memory read unless told not to).
+
+    `found` and `cpu` are what `gpus()` and `cpu_info()` said, when the caller asked already.
+    """
+    found = gpus() if found is None else found
+    cpu = cpu_info() if cpu is None else cpu
     gpu = found[0] if found else None
-    return Machine(gpu, gpu_bandwidth(gpu) if gpu else None, cpu.ram_available, cpu_bandwidth(measure_cpu))
+    offload = True
+    if gpu is not None:
+        from agent.models.local import gpu_offload_supported
+
+        offload = gpu_offload_supported()
+    return Machine(
+        gpu, gpu_bandwidth(gpu) if gpu else None, cpu.ram_available, cpu_bandwidth(measure_cpu), offload
+    )
 
 
 @dataclass(frozen=True)
@@ -148,7 +169,7 @@ def assess(
     models_dir: Path | None = None,
 ) -> list[Verdict]:
     """How each model with a known shape fits `machine`, best-ranked first."""
-    free = machine.gpu.memory_free if machine.gpu else 0
+    free = machine.usable_gpu.memory_free if machine.usable_gpu else 0
     gpu_bw = machine.gpu_bandwidth.bytes_per_s if machine.gpu_bandwidth else 1.0
     verdicts = []
     for model in models:
@@ -171,7 +192,7 @@ def assess(
 def choose(verdicts: list[Verdict], machine: Machine) -> Choice:
     """The best model for `machine` among `verdicts` (which must include the CPU default)."""
     cpu = next(v for v in verdicts if v.model.name == CPU_DEFAULT)
-    gpu = machine.gpu
+    gpu = machine.usable_gpu
     if gpu is not None:
         larger = [v for v in verdicts if v.model.rank > cpu.model.rank]
         whole = [v for v in larger if v.fits == "gpu"]
@@ -200,6 +221,12 @@ def choose(verdicts: list[Verdict], machine: Machine) -> Choice:
     seven = next((v for v in verdicts if v.model.name == "qwen2.5-7b"), None)
     slower = f"; a 7B would manage about {seven.tokens_per_s:.0f}" if seven and seven.fits != "no" else ""
     why = f"no NVIDIA GPU found: the 1.5B answers on the CPU at about {cpu.tokens_per_s:.0f} tokens/s{slower}"
+    if machine.gpu is not None:
+        why = (
+            f"{machine.gpu.name} found, but this llama-cpp-python was built without GPU support, so the "
+            f"1.5B answers on the CPU at about {cpu.tokens_per_s:.0f} tokens/s; install the CUDA toolkit "
+            "(nvcc), run scripts/setup.sh again (it then builds for CUDA), and ask again"
+        )
     if cpu.fits == "no":
         needs, has = cpu.plan.needs_ram / GIB, machine.ram_available / GIB
         why += f", once {needs:.1f} GiB of RAM is free ({has:.1f} GiB now)"

@@ -129,3 +129,13 @@ def test_the_recorded_shape_of_an_installed_model_agrees_with_its_gguf_header(qw
         assert getattr(estimate, field) == getattr(real, field) == getattr(header, field), field
     assert estimate.kv_cache_bytes(8192) == real.kv_cache_bytes(8192)
     assert abs(estimate.layer_bytes - real.layer_bytes) / real.layer_bytes < 0.25
+
+
+def test_a_gpu_that_llama_cpp_was_not_built_for_is_not_counted_and_the_fix_is_named() -> None:
+    card = machine("NVIDIA GeForce RTX 3060", 12288, 11800)
+    cpu_build = Machine(card.gpu, card.gpu_bandwidth, card.ram_available, CPU, offload=False)
+    by_name, choice = recommend(cpu_build)
+    assert all(v.fits == "cpu" for v in by_name.values())
+    assert choice.name == CPU_DEFAULT
+    assert "built without GPU support" in choice.why and "run scripts/setup.sh again" in choice.why
+    assert "unused: llama-cpp-python has no GPU support" in cpu_build.describe()
