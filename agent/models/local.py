@@ -47,7 +47,7 @@ from agent.models.hardware import GgufInfo, check_memory, fit, gpus, read_gguf
 from agent.models.settings import ModelSettings
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 
-__all__ = ["LocalModel", "new_schema_converter"]
+__all__ = ["LocalModel", "gpu_offload_supported", "new_schema_converter"]
 
 log = structlog.get_logger(__name__)
 
@@ -178,6 +178,11 @@ def new_schema_converter() -> SchemaConverter:
         prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
     )
     return converter
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama-cpp-python build can put layers on a GPU (built with CUDA, Metal, ...)."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
 
 
 def _default_threads() -> int:
