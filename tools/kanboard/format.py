@@ -199,8 +199,10 @@ def task_detail(
     links: Sequence[TaskLink],
     tz: ZoneInfo,
     now: datetime,
+    linked: Mapping[int, Task] | None = None,
 ) -> str:
-    """One task in full. `names` holds project, column, swimlane, category, assignee and creator."""
+    """One task in full. `names` holds project, column, swimlane, category, assignee and creator;
+    `linked` the tasks its links point to, so a link says who has that task and when it is due."""
     status = "open" if task.is_active else f"closed {date(task.date_completed, tz)}".strip()
     lines = [f"#{task.id} {task.title}", f"Status: {status}"]
     fields = {
@@ -233,10 +235,13 @@ def task_detail(
             lines.append(f"- {marks.get(subtask.status, '[ ]')} {subtask.title}{who}")
     if links:
         lines.append("Links:")
-        lines += [f"- {link.label} #{link.task_id} {link.title}" for link in links]
-    if comments:
-        lines.append(f"Comments ({len(comments)}):")
-        for comment in comments:
+        for link in links:
+            other = (linked or {}).get(link.task_id)
+            about = f" ({_linked(other, tz, now)})" if other is not None else ""
+            lines.append(f"- {link.label} #{link.task_id} {link.title}{about}")
+    if comments:  # newest first: "the latest comment" is the one people ask about
+        lines.append(f"Comments ({len(comments)}, newest first):")
+        for comment in reversed(comments):
             lines.append(
                 f"- {comment.name or comment.username or 'someone'}, {date(comment.date_creation, tz)}:"
             )
@@ -250,6 +255,14 @@ def column(
     """The open tasks in one column of a project's board, every swimlane."""
     tasks = [task for lane in swimlanes for col in lane.columns if col.title == title for task in col.tasks]
     return task_list(f"Open tasks in the {title} column of {project.name}", tasks, tz, now, project=False)
+
+
+def _linked(task: Task, tz: ZoneInfo, now: datetime) -> str:
+    """What a linked task's line says about it: status, assignee, due date."""
+    parts = ["open" if task.is_active else "closed", assignee(task.assignee_name or task.assignee_username)]
+    if task.date_due is not None:
+        parts.append(due(task.date_due, now, tz, is_open=bool(task.is_active)))
+    return ", ".join(parts)
 
 
 def people_with_counts(

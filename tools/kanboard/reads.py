@@ -74,20 +74,29 @@ class Reads:
             entry, note = await _task(r, index, task)
             return (note + "\n" if note else "") + _detail(entry, index)
 
-    async def overdue_tasks(self, project: str = "") -> str:
+    async def overdue_tasks(self, project: str = "", person: str = "") -> str:
         async with self._access.session("overdue_tasks") as r:
             found = await _project(r, project)
             if isinstance(found, str):
                 return await self._elsewhere(r, "project", project, found)
+            owner = await _person(r, person)
+            if isinstance(owner, str):
+                return await self._elsewhere(r, "person", person, owner)
             if found is not None:
                 tasks, scope = await r.kb.overdue_in(found.id), f"in {found.name}"
             else:
                 tasks, scope = await r.kb.overdue(), "in all projects"
+            if owner is not None:
+                tasks = [t for t in tasks if t.owner_id == owner.id]
+                scope += f" assigned to {owner.display}"
             return fmt.overdue(tasks, await r.timezone(), now(), scope)
 
-    async def due_soon(self, days: int = 7) -> str:
+    async def due_soon(self, days: int = 7, person: str = "") -> str:
         days = max(0, min(int(days), 366))
         async with self._access.session("due_soon") as r:
+            owner = await _person(r, person)
+            if isinstance(owner, str):
+                return await self._elsewhere(r, "person", person, owner)
             index = await self._access.index(r)
             last_day = index.today() + timedelta(days=days)
             coming = [
@@ -97,21 +106,25 @@ class Reads:
                 and e.task.date_due is not None
                 and e.task.date_due > index.now
                 and e.task.date_due.astimezone(index.tz).date() <= last_day
+                and (owner is None or (e.assignee is not None and e.assignee.id == owner.id))
             ]
             coming.sort(key=lambda e: e.task.date_due or index.now)
             window = (
                 "today" if days == 0 else "today or tomorrow" if days == 1 else f"in the next {days} days"
             )
-            header = f"Open tasks due {window} (today is {index.today():%A %Y-%m-%d})"
+            whose = f" of {owner.display}" if owner else ""
+            header = f"Open tasks{whose} due {window} (today is {index.today():%A %Y-%m-%d})"
             return fmt.task_list(header, [_task_of(e) for e in coming], index.tz, index.now)
 
-    async def tasks_of(self, person: str) -> str:
+    async def tasks_of(self, person: str, project: str = "") -> str:
         async with self._access.session("tasks_of") as r:
             try:
                 user = await r.person(person)
             except KanboardNotFoundError as exc:
                 return await self._elsewhere(r, "person", person, str(exc))
-            return _tasks_of(await self._access.index(r), user)
+            found = await _project(r, project)
+            scope = None if isinstance(found, str) else found  # an unknown project: every project
+            return _tasks_of(await self._access.index(r), user, scope)
 
     async def list_people(self, project: str = "") -> str:
         async with self._access.session("list_people") as r:
@@ -163,13 +176,23 @@ READS: list[tuple[str, str]] = [  # in the order models see them: small models f
         "One task in full (#id or words of its title): status, assignee, due date, priority, "
         "description, subtasks, comments, links.",
     ),
-    ("tasks_of", "What one person is working on: their open tasks."),
+    ("tasks_of", "What one person is working on: their open tasks (in one project or all)."),
     ("show_board", "What is in each column of a project's board, or in one column."),
-    ("overdue_tasks", "Open tasks already past their due date, most overdue first."),
+    ("overdue_tasks", "Open tasks already past their due date, most overdue first (of a project, a person)."),
     ("due_soon", "Open tasks due in the coming days (days=1: today and tomorrow), soonest first."),
     ("list_projects", "Every project with its number of open and overdue tasks."),
     ("list_people", "People with how many open and overdue tasks each has; with project, its members."),
 ]
+
+
+async def _person(r: Resolver, text: str) -> User | str | None:
+    """The person `text` names; None when it is empty; the reason as text when there is none."""
+    if not text.strip():
+        return None
+    try:
+        return await r.person(text)
+    except KanboardNotFoundError as exc:
+        return str(exc)
 
 
 async def _project(r: Resolver, text: str) -> Project | str | None:
@@ -182,13 +205,19 @@ async def _project(r: Resolver, text: str) -> Project | str | None:
         return str(exc)
 
 
-def _tasks_of(index: BoardIndex, user: User) -> str:
-    mine = [e for e in index.entries if e.is_open and e.assignee is not None and e.assignee.id == user.id]
+def _tasks_of(index: BoardIndex, user: User, project: Project | None = None) -> str:
+    mine = [
+        e
+        for e in index.entries
+        if e.is_open
+        and e.assignee is not None
+        and e.assignee.id == user.id
+        and (project is None or e.project.id == project.id)
+    ]
     late = sum(1 for e in mine if e.task.date_due is not None and e.task.date_due <= index.now)
     note = f"{late} of them overdue" if late else "none overdue"
-    return fmt.task_list(
-        f"Open tasks of {user.display}", [_task_of(e) for e in mine], index.tz, index.now, note=note
-    )
+    header = f"Open tasks of {user.display}" + (f" in {project.name}" if project else "")
+    return fmt.task_list(header, [_task_of(e) for e in mine], index.tz, index.now, note=note)
 
 
 def _named_person(index: BoardIndex, text: str) -> User | None:
@@ -288,6 +317,9 @@ def _detail(entry: Entry, index: BoardIndex) -> str:
         links=extras.links,
         tz=index.tz,
         now=index.now,
+        linked={
+            e.task.id: _task_of(e) for e in index.entries if e.task.id in {x.task_id for x in extras.links}
+        },
     )
 
 

@@ -154,7 +154,7 @@ async def test_get_task_shows_everything_with_names_not_ids(make_server: ServerF
         "Subtasks (1/3 done):",
         "- [x] Order 2x 8TB WD Red Plus (Alice Chen)",
         "- blocks #16 Test restore of Nextcloud from PBS",
-        "Comments (3):",
+        "Comments (3, newest first):",
         "> PBS job finished at 02:14, safe to pull the disk.",
     ):
         assert expected in answer
