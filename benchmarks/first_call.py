@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ground", type=lambda v: v == "on", default=True, help="on|off: narrow names to those said"
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    from agent.logs import configure_logging
+    from homelab_common.logs import configure_logging
 
     configure_logging("warning")
     settings = ModelSettings(

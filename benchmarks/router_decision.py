@@ -21,13 +21,13 @@ from pathlib import Path
 import anyio
 
 from agent.config import RouterSettings
-from agent.logs import configure_logging
 from agent.messages import ToolSpec
 from agent.models.base import Model
 from agent.models.scripted import ScriptedModel
 from agent.router import Router
 from benchmarks.kanboard_qa.questions import QUESTIONS
 from benchmarks.kanboard_qa.runner import demo_toolbox
+from homelab_common.logs import configure_logging
 from tools.kanboard.demo import demo_transport
 
 SIMPLE = {"lookup", "people", "dates", "details", "unanswerable"}

@@ -21,13 +21,13 @@ from pathlib import Path
 import anyio
 import llama_cpp
 
-from agent.logs import configure_logging
 from agent.loop import default_system_prompt
 from agent.messages import Message, ToolSpec
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import read_gguf
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from homelab_common.logs import configure_logging
 from tools.docker import DockerSettings
 from tools.docker import build_server as docker_server
 from tools.kanboard import KanboardSettings

@@ -15,8 +15,8 @@ import click
 from agent.cli.common import fail
 from agent.config import Config, load_config
 from agent.exceptions import ConfigError, ModelError
-from agent.logs import configure_logging
 from agent.models.catalog import KNOWN_MODELS, installed, pull, verify
+from homelab_common.logs import configure_logging
 
 __all__ = ["COMMANDS", "models_dir_for"]
 

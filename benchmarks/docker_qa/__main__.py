@@ -22,11 +22,11 @@ from pathlib import Path
 import anyio
 
 from agent.config import AgentSettings
-from agent.logs import configure_logging
 from agent.models.factory import build_model
 from agent.models.settings import ModelSettings
 from benchmarks.docker_qa.questions import QUESTIONS, pick
 from benchmarks.docker_qa.runner import Outcome, Results, run_questions
+from homelab_common.logs import configure_logging
 from tests.support.docker_stack import build_stack, engine_host, remove_stack
 
 

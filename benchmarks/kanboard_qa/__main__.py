@@ -31,7 +31,6 @@ from typing import Any
 import anyio
 
 from agent.config import AgentSettings, Config, RouterSettings, load_config
-from agent.logs import configure_logging
 from agent.messages import Message
 from agent.models.base import Model
 from agent.models.settings import ModelSettings
@@ -48,6 +47,7 @@ from benchmarks.kanboard_qa.runner import (
     run_side_by_side,
 )
 from benchmarks.kanboard_qa.suites import Suite, suites
+from homelab_common.logs import configure_logging
 from tools.kanboard.settings import KanboardSettings
 
 DEFAULT_OUT = Path("bench-out")
