@@ -28,7 +28,7 @@ from agent.router import Router
 from benchmarks.kanboard_qa.questions import QUESTIONS
 from benchmarks.kanboard_qa.runner import demo_toolbox
 from homelab_common.logs import configure_logging
-from tools.kanboard.demo import demo_transport
+from tools.kanboard_demo import demo_transport
 
 SIMPLE = {"lookup", "people", "dates", "details", "unanswerable"}
 

@@ -23,7 +23,7 @@ print(" ".join(leaked))
 
 @pytest.mark.parametrize(
     "module",
-    ["tools.kanboard.__main__", "tools.docker.__main__", "homelab_common"],
+    ["tools.kanboard.__main__", "tools.docker.__main__", "tools.kanboard_demo", "homelab_common"],
 )
 def test_a_standalone_server_and_the_shared_package_import_nothing_of_the_agent(module: str) -> None:
     done = subprocess.run(

@@ -37,9 +37,9 @@ from benchmarks.kanboard_qa.board import snapshot
 from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
 from benchmarks.kanboard_qa.suites import SUITES, Suite
-from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL
 
 __all__ = [
     "Contender",

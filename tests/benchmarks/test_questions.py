@@ -16,7 +16,7 @@ from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
 from benchmarks.kanboard_qa.report import load, markdown, router_verdict, summarise, write_report
 from benchmarks.kanboard_qa.runner import Contender, Results, run_questions, run_side_by_side
 from benchmarks.kanboard_qa.suites import SUITES, suites
-from tools.kanboard.demo import demo_transport
+from tools.kanboard_demo import demo_transport
 
 
 @pytest.fixture

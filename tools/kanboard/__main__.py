@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from homelab_common.logs import configure_logging
+from tools.kanboard_demo import DEMO_TOKEN, create_app
 
-from .demo import DEMO_TOKEN, create_app
 from .server import build_server
 from .settings import KanboardSettings
 
