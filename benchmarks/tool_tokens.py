@@ -25,8 +25,7 @@ from agent.loop import default_system_prompt
 from agent.messages import Message, ToolSpec
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import read_gguf
-from agent.toolsets.base import Toolbox
-from agent.toolsets.mcp import MCPToolset
+from agent.toolsets.mcp import list_server_tools
 from homelab_common.logs import configure_logging
 from tools.docker import DockerSettings
 from tools.docker import build_server as docker_server
@@ -39,18 +38,8 @@ QUESTION = "Is Kanboard running, and what is overdue on it?"
 
 async def tool_specs(writes: bool) -> list[ToolSpec]:
     """Every tool of both servers, as the agent lists them."""
-    async with anyio.create_task_group() as tg:
-        toolbox = Toolbox(
-            [
-                MCPToolset("kanboard", tg, server=kanboard_server(KanboardSettings(enable_writes=writes))),
-                MCPToolset("docker", tg, server=docker_server(DockerSettings())),
-            ]
-        )
-        try:
-            return await toolbox.list_tools()
-        finally:
-            await toolbox.aclose()
-            tg.cancel_scope.cancel()
+    kanboard = kanboard_server(KanboardSettings(enable_writes=writes))
+    return await list_server_tools({"kanboard": kanboard, "docker": docker_server(DockerSettings())})
 
 
 class Counter:

@@ -122,7 +122,7 @@ def kanboard_grammar() -> str:
         '<tool_call>\n{"name": "kanboard__overdue_tasks", "arguments": {"project": "Homelab"}}\n</tool_call>',
         '<tool_call>\n{"name": "kanboard__overdue_tasks", "arguments": {}}\n</tool_call>',
         '```json\n{\n  "name": "kanboard__search_tasks",\n  "arguments": {\n    "query": "nas"\n  }\n}\n```',
-        '{"name": "kanboard__search_tasks", "arguments": {"query": "nas", "project": "Homelab"}}',
+        '{"name": "kanboard__search_tasks", "arguments": {"query": "nas"}}',
         "Two tasks are overdue: Renew TLS certificate (alice) and Replace UPS battery.",
         "Use `kanboard` for that; a < b is fine.",
     ],
