@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from agent.exceptions import ConfigError
-from agent.models.settings import ModelSettings
+from agent.models.settings import BACKENDS, ModelSettings
 
 __all__ = [
     "AgentSettings",
@@ -240,10 +240,15 @@ def _read(path: Path) -> dict[str, Any]:
 def _describe(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: {exc.error_count()} problem(s)"]
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc, backend = list(err["loc"]), None
+        if len(loc) > 2 and loc[0] == "models" and loc[2] in BACKENDS:  # the union's tag, not a key
+            backend = loc.pop(2)
+        key = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling against config/homelab-agent.example.toml)"
+            if backend is not None:
+                msg = f'not a setting of backend = "{backend}" (see config/homelab-agent.example.toml)'
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 

@@ -25,7 +25,7 @@ from agent.grounding import ground
 from agent.loop import default_system_prompt
 from agent.messages import Message
 from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from benchmarks.kanboard_qa.runner import demo_toolbox
 from benchmarks.kanboard_qa.suites import suites
 from tools.kanboard.settings import KanboardSettings
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from homelab_common.logs import configure_logging
 
     configure_logging("warning")
-    settings = ModelSettings(
+    settings = LlamaSettings(
         source=str(args.model), temperature=0.0, n_threads=args.threads, max_tokens=96, constrained=True
     )
     model = LocalModel.load(args.model.expanduser(), settings, name=args.model.stem)

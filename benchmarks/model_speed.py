@@ -24,7 +24,7 @@ import llama_cpp
 
 from agent.messages import Message
 from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from benchmarks.record_tool_calls import SYSTEM, TOOLS
 
 QUESTIONS = (
@@ -81,7 +81,7 @@ def median(rows: list[Row]) -> Row:
 
 
 async def bench(path: Path, threads: int | None, repeat: int, max_tokens: int) -> list[tuple[str, str, Row]]:
-    settings = ModelSettings(
+    settings = LlamaSettings(
         n_ctx=4096, n_threads=threads, max_tokens=max_tokens, constrained=False, n_gpu_layers=0
     )
     free = LocalModel.load(path, settings, name="ours")

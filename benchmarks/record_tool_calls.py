@@ -19,7 +19,7 @@ import anyio
 
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from agent.models.toolcalls import validate_arguments
 from agent.toolsets.mcp import list_server_tools
 from tools.kanboard.server import build_server
@@ -119,7 +119,7 @@ async def main() -> None:
     for spec in args.model:
         tag, _, path = spec.partition("=")
         for constrained in (False, True):
-            settings = ModelSettings(
+            settings = LlamaSettings(
                 n_ctx=4096, n_threads=args.threads, constrained=constrained, max_tokens=160
             )
             model = LocalModel.load(Path(path), settings, name=tag)

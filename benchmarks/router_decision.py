@@ -65,10 +65,10 @@ async def main(model_path: Path | None, threads: int | None) -> None:
     if model_path is None:
         return
     from agent.models.local import LocalModel
-    from agent.models.settings import ModelSettings
+    from agent.models.settings import LlamaSettings
 
     small: Model = LocalModel.load(
-        model_path, ModelSettings(source=str(model_path), temperature=0.0, n_threads=threads), name="router"
+        model_path, LlamaSettings(source=str(model_path), temperature=0.0, n_threads=threads), name="router"
     )
     try:
         asked = settings.model_copy(update={"classify_with_model": True, "model_band": 1.0})

@@ -22,7 +22,7 @@ from agent.exceptions import ConfigError, ModelError
 from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings, ModelSettings
 from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["COMMANDS", "report_machine", "report_model"]
@@ -103,7 +103,7 @@ def doctor(ctx: click.Context, models_dir: str | None) -> None:
     except ConfigError:
         entries, used, answering = {}, [], DEFAULT_MODEL
     if not entries:
-        entries, used = {DEFAULT_MODEL: ModelSettings(source=DEFAULT_MODEL)}, [DEFAULT_MODEL]
+        entries, used = {DEFAULT_MODEL: LlamaSettings(source=DEFAULT_MODEL)}, [DEFAULT_MODEL]
     cpu, found = cpu_info(), gpus()
     for line in report_machine(cpu, found):
         click.echo(line)

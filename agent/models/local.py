@@ -44,7 +44,7 @@ from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import ChatTemplate
 from agent.models.grammar import SchemaConverter, tool_grammar
 from agent.models.hardware import GgufInfo, check_memory, fit, gpus, read_gguf
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 
 __all__ = ["LocalModel", "new_schema_converter"]
@@ -206,7 +206,7 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class LocalModel:
     """A GGUF model answering through llama-cpp-python. Build it with `LocalModel.load`."""
 
-    def __init__(self, llm: llama_cpp.Llama, info: GgufInfo, settings: ModelSettings, *, name: str) -> None:
+    def __init__(self, llm: llama_cpp.Llama, info: GgufInfo, settings: LlamaSettings, *, name: str) -> None:
         self._llm = llm
         self._info = info
         self._settings = settings
@@ -231,7 +231,7 @@ class LocalModel:
     def load(
         cls,
         path: Path,
-        settings: ModelSettings,
+        settings: LlamaSettings,
         *,
         name: str = "local",
         ram_available: int | None = None,

@@ -33,7 +33,7 @@ import anyio
 from agent.config import AgentSettings, Config, RouterSettings, load_config
 from agent.messages import Message
 from agent.models.base import Model
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings, ModelSettings
 from agent.router import Router
 from benchmarks.kanboard_qa.questions import Question, pick
 from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
@@ -69,16 +69,17 @@ def model_settings(
     threads: int | None = None,
 ) -> ModelSettings:
     """Settings for `spec` (a config model name or a GGUF path) at temperature 0."""
-    base = config.models[spec] if config is not None and spec in config.models else ModelSettings(source=spec)
+    base = config.models[spec] if config is not None and spec in config.models else LlamaSettings(source=spec)
     update: dict[str, Any] = {"temperature": 0.0}
     if max_tokens is not None:
         update["max_tokens"] = max_tokens
-    if threads is not None:
-        update["n_threads"] = threads
-    if constrained is not None:
-        update["constrained"] = constrained
-    if not warm:
-        update["cache_ram_mb"] = 0
+    if isinstance(base, LlamaSettings):  # the rest are llama.cpp settings
+        if threads is not None:
+            update["n_threads"] = threads
+        if constrained is not None:
+            update["constrained"] = constrained
+        if not warm:
+            update["cache_ram_mb"] = 0
     return base.model_copy(update=update)
 
 

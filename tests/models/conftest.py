@@ -15,7 +15,7 @@ import gguf
 import numpy as np
 import pytest
 
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from tests.support.kanboard_tools import some_kanboard_tools
 from tests.support.real_model import real_model_path
 
@@ -37,7 +37,7 @@ def qwen_model(qwen_path: Path) -> Iterator[Any]:
     """
     from agent.models.local import LocalModel
 
-    settings = ModelSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
+    settings = LlamaSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
     model = LocalModel.load(qwen_path, settings, name="qwen-test")
     yield model
     anyio.run(model.aclose)

@@ -13,7 +13,7 @@ from agent.exceptions import ContextOverflowError
 from agent.messages import Message, ToolCall
 from agent.models.base import Model
 from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from agent.models.toolcalls import validate_arguments
 from tests.models.conftest import KANBOARD_TOOLS
 
@@ -31,7 +31,7 @@ RESULT = '[{"id": 12, "title": "Renew TLS certificate", "due": "2026-11-18", "as
 @pytest.fixture(scope="session")
 def qwen_free_model(qwen_path: Path) -> Iterator[LocalModel]:
     """The 0.5B without the grammar (a second instance; the weights are shared through mmap)."""
-    settings = ModelSettings(
+    settings = LlamaSettings(
         n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, constrained=False, n_threads=1
     )
     model = LocalModel.load(qwen_path, settings, name="qwen-free")
@@ -126,7 +126,7 @@ async def test_two_concurrent_requests_both_succeed(qwen_model: LocalModel) -> N
 
 
 async def test_cancelling_a_request_stops_generation_and_frees_the_model(qwen_path: Path) -> None:
-    settings = ModelSettings(n_ctx=2048, max_tokens=400, constrained=False, cache_ram_mb=0, n_threads=1)
+    settings = LlamaSettings(n_ctx=2048, max_tokens=400, constrained=False, cache_ram_mb=0, n_threads=1)
     model = LocalModel.load(qwen_path, settings, name="qwen-cancel")
     try:
         story = [Message.user("Write a long story about a cat who runs a homelab.")]
