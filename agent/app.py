@@ -18,6 +18,7 @@ from agent.config import Config
 from agent.exceptions import ConfigError
 from agent.loop import Agent
 from agent.models.base import Model
+from agent.system_prompt import read_prompt
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
 
@@ -93,14 +94,20 @@ async def open_agent(
     """Start the configured MCP servers and models; yield a `Runtime`; close everything after.
 
     `model` replaces the configured one (tests pass a scripted model); `extra_toolsets` are added
-    beside the configured servers (tests pass in-process servers).
+    beside the configured servers (tests pass in-process servers). The system prompt file
+    (`agent.system_prompt`) is read here, once.
+
+    Raises:
+        ConfigError: the system prompt file cannot be read, or a model entry cannot be used.
     """
+    prompt = read_prompt(config.agent.system_prompt)
     models: dict[str, Model] = {}
     if model is None:
         model, models = build_answering_model(config)
     try:
         async with open_toolbox(config, extra_toolsets) as toolbox:
-            yield Runtime(Agent(model, toolbox, config.agent), toolbox, models or {model.name: model})
+            agent = Agent(model, toolbox, config.agent, system_prompt=prompt)
+            yield Runtime(agent, toolbox, models or {model.name: model})
     finally:
         with anyio.CancelScope(shield=True):
             for m in {id(m): m for m in [model, *models.values()]}.values():

@@ -116,7 +116,9 @@ class AgentSettings(_Strict):
     # a name from a server's closed list (an `enum`: projects, people, columns) may only be passed
     # when the conversation has named it (agent.grounding); small models otherwise guess one
     ground_arguments: bool = True
-    system_prompt: str | None = None  # a path; default: the packaged prompt
+    # a prompt file (relative paths: to the config file's folder) used instead of the packaged one;
+    # "{today}" and "{timezone}" in it are filled in for each question
+    system_prompt: str | None = None
     timezone: str | None = None  # for "today" in the system prompt; default: local time
 
 
@@ -280,6 +282,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         data["mcpServers"] = {**servers, **data.get("mcpServers", {})}
     try:
         data = _expand_all(data, env)
+        agent = data.get("agent")
+        if isinstance(agent, dict) and isinstance(agent.get("system_prompt"), str):
+            agent["system_prompt"] = str(base / Path(agent["system_prompt"]).expanduser())
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None

@@ -18,10 +18,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anyio
 import jsonschema
@@ -32,10 +29,11 @@ from agent.exceptions import MaxStepsError, ToolArgumentsError, ToolError, ToolN
 from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink
+from agent.system_prompt import fill_prompt, read_prompt
 from agent.toolsets.base import Toolset
 from agent.trace import RunResult, Step, ToolCallRecord
 
-__all__ = ["CORRECTION_PREFIX", "ERROR_PREFIX", "Agent", "Session", "StepHook", "default_system_prompt"]
+__all__ = ["CORRECTION_PREFIX", "ERROR_PREFIX", "Agent", "Session", "StepHook"]
 
 log = structlog.get_logger(__name__)
 
@@ -46,14 +44,6 @@ ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for compact English text and JSON
 StepHook = Callable[[Step], Awaitable[None] | None]
-
-
-def default_system_prompt(timezone: str | None = None, now: datetime | None = None) -> str:
-    """The packaged system prompt with today's date filled in."""
-    zone = ZoneInfo(timezone) if timezone else None
-    now = now or datetime.now(zone)
-    template = resources.files("agent.prompts").joinpath("system.md").read_text()
-    return template.format(today=now.strftime("%A %Y-%m-%d"), timezone=timezone or now.astimezone().tzname())
 
 
 def truncate(text: str, max_tokens: int) -> tuple[str, bool]:
@@ -89,7 +79,7 @@ class Agent:
     model: Model
     toolset: Toolset
     settings: AgentSettings = field(default_factory=AgentSettings)
-    system_prompt: str | None = None
+    system_prompt: str | None = None  # a template ("{today}", "{timezone}"); None: the packaged one
     _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     async def run(
@@ -107,7 +97,7 @@ class Agent:
             RunError: the model or the configuration failed.
         """
         started = time.perf_counter()
-        system = self.system_prompt or default_system_prompt(self.settings.timezone)
+        system = fill_prompt(self.system_prompt or read_prompt(None), self.settings.timezone)
         tools = await self.toolset.list_tools()
         guide = await self.toolset.instructions() if tools else ""
         if guide:

@@ -22,10 +22,10 @@ from pathlib import Path
 import anyio
 
 from agent.grounding import ground
-from agent.loop import default_system_prompt
 from agent.messages import Message
 from agent.models.local import LocalModel
 from agent.models.settings import LlamaSettings
+from agent.system_prompt import default_system_prompt
 from benchmarks.kanboard_qa.runner import demo_toolbox
 from benchmarks.kanboard_qa.suites import suites
 from tools.kanboard.settings import KanboardSettings

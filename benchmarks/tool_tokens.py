@@ -21,10 +21,10 @@ from pathlib import Path
 import anyio
 import llama_cpp
 
-from agent.loop import default_system_prompt
 from agent.messages import Message, ToolSpec
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import read_gguf
+from agent.system_prompt import default_system_prompt
 from agent.toolsets.mcp import list_server_tools
 from homelab_common.logs import configure_logging
 from tools.docker import DockerSettings
