@@ -18,10 +18,8 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
-import jsonschema
 import structlog
 
 from agent.config import AgentSettings
@@ -32,6 +30,7 @@ from agent.models.base import Model, TextSink
 from agent.system_prompt import fill_prompt, read_prompt
 from agent.toolsets.base import Toolset
 from agent.trace import RunResult, Step, ToolCallRecord
+from agent.validation import check_call
 
 __all__ = ["CORRECTION_PREFIX", "ERROR_PREFIX", "Agent", "Session", "StepHook"]
 
@@ -80,7 +79,6 @@ class Agent:
     toolset: Toolset
     settings: AgentSettings = field(default_factory=AgentSettings)
     system_prompt: str | None = None  # a template ("{today}", "{timezone}"); None: the packaged one
-    _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     async def run(
         self,
@@ -191,7 +189,10 @@ class Agent:
     async def _run_tool(self, call: ToolCall, tools: Sequence[ToolSpec]) -> ToolCallRecord:
         started = time.perf_counter()
         try:
-            self._check(call, tools)
+            problem = check_call(call, tools)
+            if problem is not None:
+                error = ToolNotFoundError if problem.kind == "unknown_tool" else ToolArgumentsError
+                raise error(problem.message)
             result = await self.toolset.call_tool(call.name, call.arguments)
             text, is_error = result.text or "(no output)", result.is_error
         except ToolError as exc:
@@ -214,26 +215,6 @@ class Agent:
             truncated=truncated,
             duration_s=seconds,
         )
-
-    def _check(self, call: ToolCall, tools: Sequence[ToolSpec]) -> None:
-        """Raise a `ToolError` the model can act on if `call` names no tool or breaks its schema."""
-        spec = next((t for t in tools if t.name == call.name), None)
-        if spec is None:
-            names = ", ".join(t.name for t in tools) or "none"
-            raise ToolNotFoundError(f"there is no tool named {call.name!r}; the tools are: {names}")
-        validator = self._validators.get(spec.name)
-        if validator is None:
-            cls = jsonschema.validators.validator_for(spec.parameters)
-            validator = self._validators[spec.name] = cls(spec.parameters)
-        errors = sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.path))
-        if errors:
-            problems = "; ".join(
-                (f"{'.'.join(str(p) for p in e.path)}: " if e.path else "") + e.message for e in errors[:3]
-            )
-            allowed = ", ".join(spec.parameters.get("properties", {})) or "none"
-            raise ToolArgumentsError(
-                f"arguments for {call.name} are invalid: {problems}. Its parameters are: {allowed}"
-            )
 
 
 async def _call_hook(hook: StepHook | None, step: Step) -> None:

@@ -45,7 +45,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
 
-import jsonschema
 import structlog
 
 from agent.config import RouterSettings
@@ -53,6 +52,7 @@ from agent.exceptions import ConfigError
 from agent.loop import CORRECTION_PREFIX, ERROR_PREFIX
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
+from agent.validation import check_call
 
 __all__ = [
     "Decision",
@@ -273,15 +273,10 @@ def failure(
         if first_turn and tools:
             return Failure("no_lookup", "answered without looking anything up")
         return None
-    specs = {t.name: t for t in tools}
     for call in response.tool_calls:
-        spec = specs.get(call.name)
-        if spec is None:
-            return Failure("unknown_tool", f"unknown tool {call.name!r}")
-        validator = jsonschema.validators.validator_for(spec.parameters)(spec.parameters)
-        error = next(iter(validator.iter_errors(call.arguments)), None)
-        if error is not None:
-            return Failure("invalid_arguments", f"invalid arguments for {call.name}: {error.message}")
+        problem = check_call(call, tools)
+        if problem is not None:
+            return Failure(problem.kind, f"{problem.kind.replace('_', ' ')}: {problem.message}")
     return None
 
 

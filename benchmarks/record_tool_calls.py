@@ -20,8 +20,8 @@ import anyio
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.local import LocalModel
 from agent.models.settings import LlamaSettings
-from agent.models.toolcalls import validate_arguments
 from agent.toolsets.mcp import list_server_tools
+from agent.validation import check_call
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 
@@ -98,7 +98,7 @@ async def validity(model: LocalModel, tools: list[ToolSpec], tag: str) -> None:
             calls += 1  # a call the model meant to make but that cannot be read: invalid
         for call in response.tool_calls:
             calls += 1
-            valid += validate_arguments(call, tools) is None
+            valid += check_call(call, tools) is None
     mode = "constrained" if model._settings.constrained else "free"
     print(
         f"{tag:<5} {mode:<12} questions {turns:>3}  calls {calls:>3}  valid calls {valid:>3} "

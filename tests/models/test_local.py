@@ -14,7 +14,7 @@ from agent.messages import Message, ToolCall
 from agent.models.base import Model
 from agent.models.local import LocalModel
 from agent.models.settings import LlamaSettings
-from agent.models.toolcalls import validate_arguments
+from agent.validation import check_call
 from tests.models.conftest import KANBOARD_TOOLS
 
 pytestmark = pytest.mark.real_model
@@ -50,7 +50,7 @@ async def test_kanboard_question_gives_a_schema_valid_call_in_constrained_mode(
     response = await qwen_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS)
     assert response.parse_error is None
     assert [c.name for c in response.tool_calls] == ["kanboard__overdue_tasks"]
-    assert all(validate_arguments(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
+    assert all(check_call(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
     assert response.usage.input_tokens > 100 and response.usage.output_tokens > 5
     assert response.usage.prefill_s > 0 and response.usage.decode_s > 0
 
@@ -61,7 +61,7 @@ async def test_kanboard_question_gives_a_parsed_schema_valid_call_without_the_gr
     response = await qwen_free_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS)
     assert response.parse_error is None
     assert response.tool_calls and response.tool_calls[0].name == "kanboard__overdue_tasks"
-    assert validate_arguments(response.tool_calls[0], KANBOARD_TOOLS) is None
+    assert check_call(response.tool_calls[0], KANBOARD_TOOLS) is None
 
 
 async def test_after_a_tool_result_the_model_answers_with_a_fact_from_it(qwen_model: LocalModel) -> None:
