@@ -28,6 +28,7 @@ from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink
 from agent.system_prompt import fill_prompt, read_prompt
+from agent.tokens import truncate
 from agent.toolsets.base import Toolset
 from agent.trace import RunResult, Step, ToolCallRecord
 from agent.validation import check_call
@@ -41,23 +42,7 @@ CORRECTION_PREFIX = (
 )
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
-CHARS_PER_TOKEN = 3.5  # a conservative estimate for compact English text and JSON
 StepHook = Callable[[Step], Awaitable[None] | None]
-
-
-def truncate(text: str, max_tokens: int) -> tuple[str, bool]:
-    """Cut `text` to about `max_tokens`, with a note the model can see."""
-    limit = int(max_tokens * CHARS_PER_TOKEN)
-    if len(text) <= limit:
-        return text, False
-    cut = text.rfind("\n", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    total = int(len(text) / CHARS_PER_TOKEN)
-    note = (
-        f"\n[result cut: showing about {max_tokens} of {total} tokens. "
-        "Ask a narrower question (a project, a person, a query) to see the rest.]"
-    )
-    return text[:cut] + note, True
 
 
 @dataclass
