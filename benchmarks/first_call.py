@@ -23,7 +23,7 @@ import anyio
 
 from agent.grounding import ground
 from agent.messages import Message
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.settings import LlamaSettings
 from agent.system_prompt import default_system_prompt
 from benchmarks.kanboard_qa.runner import demo_toolbox

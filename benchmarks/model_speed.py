@@ -23,7 +23,7 @@ import anyio
 import llama_cpp
 
 from agent.messages import Message
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.settings import LlamaSettings
 from benchmarks.record_tool_calls import SYSTEM, TOOLS
 

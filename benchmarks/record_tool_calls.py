@@ -18,7 +18,7 @@ from pathlib import Path
 import anyio
 
 from agent.messages import Message, ToolCall, ToolSpec
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.settings import LlamaSettings
 from agent.toolsets.mcp import list_server_tools
 from agent.validation import check_call

@@ -64,7 +64,7 @@ async def main(model_path: Path | None, threads: int | None) -> None:
     await measure(Router(small=idle, large=idle, settings=settings), specs, "lexical cues")
     if model_path is None:
         return
-    from agent.models.local import LocalModel
+    from agent.models.llama import LocalModel
     from agent.models.settings import LlamaSettings
 
     small: Model = LocalModel.load(

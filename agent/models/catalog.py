@@ -9,7 +9,7 @@ directory in one step, so a half-written file never looks installed. Beside it g
 any known model on demand. `hf:OWNER/REPO/FILE.gguf` sources come from the hub through
 `huggingface_hub`, and must land inside the models directory; anything else is a path.
 
-This module does not read GGUF headers (see `hardware`) or load models (see `local`).
+This module does not read GGUF headers (see `hardware`) or load models (see `agent.models.llama`).
 """
 
 from __future__ import annotations

@@ -55,6 +55,6 @@ def build_model(settings: ModelSettings, name: str, models_dir: Path) -> Model:
         raise ModelNotFoundError(
             f"no model file at {path}; run `homelab-agent models pull {pull}` or fix models.{name}.source"
         )
-    from agent.models.local import LocalModel
+    from agent.models.llama import LocalModel
 
     return LocalModel.load(path, settings, name=name)

@@ -8,7 +8,7 @@ and the final answer's text is forwarded as it arrives; tool-call text never is.
 A server that answers something other than JSON or server-sent events (a login page, a proxy's
 error page) is a `ModelError` that says so. URLs in messages are shown without credentials.
 
-Not here: prompts and templates (the server's job), local inference (see `local`).
+Not here: prompts and templates (the server's job), local inference (see `agent.models.llama`).
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def build(spec: str, settings: ModelSettings, models_dir: Path) -> Model:
     try:
         from agent.models.factory import build_model
     except ImportError:  # the factory is not there yet: load the GGUF directly
-        from agent.models.local import LocalModel
+        from agent.models.llama import LocalModel
 
         return LocalModel.load(Path(spec).expanduser(), settings, name=name)
     model: Model = build_model(settings, name, models_dir)

@@ -35,7 +35,7 @@ def qwen_model(qwen_path: Path) -> Iterator[Any]:
     One thread: on a shared 2-core runner, two llama.cpp threads that wait on each other are
     several times slower than one.
     """
-    from agent.models.local import LocalModel
+    from agent.models.llama import LocalModel
 
     settings = LlamaSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
     model = LocalModel.load(qwen_path, settings, name="qwen-test")

@@ -10,7 +10,7 @@ import pytest
 from agent.exceptions import ConfigError, ModelLoadError, ModelNotFoundError
 from agent.models.base import Model
 from agent.models.factory import build_model, model_path
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.openai_compat import OpenAICompatModel
 from agent.models.settings import LlamaSettings, OpenAISettings
 

@@ -12,7 +12,7 @@ import pytest
 from agent.messages import ToolSpec
 from agent.models.chat_template import HERMES, LLAMA3, MISTRAL, CallSyntax
 from agent.models.grammar import tool_grammar
-from agent.models.local import new_schema_converter
+from agent.models.llama import new_schema_converter
 from tests.models.conftest import KANBOARD_TOOLS
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -68,7 +68,9 @@ def tools_for(schema: dict[str, Any]) -> list[ToolSpec]:
 
 
 def compile_grammar(vocab: llama_cpp.Llama, text: str) -> Any:
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab._model.vocab, text.encode(), b"root")
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        llama_cpp.llama_model_get_vocab(vocab.model), text.encode(), b"root"
+    )
     assert sampler, f"llama.cpp rejected the grammar:\n{text}"
     return sampler
 

@@ -12,7 +12,7 @@ import pytest
 from agent.exceptions import ContextOverflowError
 from agent.messages import Message, ToolCall
 from agent.models.base import Model
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.settings import LlamaSettings
 from agent.validation import check_call
 from tests.models.conftest import KANBOARD_TOOLS

@@ -12,7 +12,7 @@ import pytest
 
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.hardware import read_gguf
-from agent.models.local import LocalModel
+from agent.models.llama import LocalModel
 from agent.models.settings import LlamaSettings
 from tests.support.real_model import real_model_path
 
