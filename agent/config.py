@@ -84,24 +84,16 @@ class ServerSettings(_Strict):
 
 
 class RouterSettings(_Strict):
-    """The small-model router: which models it picks between and how."""
+    """The small-model router (`agent.model = "router"`): which models, and how eager to use the small one."""
 
+    # auto: the cues decide and the large model takes over when the small one slips; always_small
+    # and always_large answer every question with one of them, unchecked (to measure each alone)
     mode: Literal["auto", "always_small", "always_large"] = "always_large"
-    router_model: str | None = None  # decides the route; defaults to `small`
     small: str | None = None  # answers simple lookups
-    large: str | None = None  # answers the rest; the default when the router is off
-    max_tools: int = Field(default=4, ge=1)  # tools the answering model sees
-    small_lookups: int = Field(default=1, ge=1)  # tool turns of `small` before it must answer
-    small_max_steps: int = Field(default=4, ge=1)  # escalate to `large` past this many steps
-    confidence: float = Field(default=0.5, ge=0.0, le=1.0)  # below this, the large model answers
-    # ask `router_model` for a one-word "simple"/"complex" verdict when the lexical cues are unsure
-    # (within `model_band` of `confidence`); off = decide from the cues alone, in well under 1 ms
-    classify_with_model: bool = False
-    model_band: float = Field(default=0.15, ge=0.0, le=1.0)  # how close to `confidence` counts as unsure
-    # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
-    escalate: bool = True
-    require_lookup: bool = True  # a first-turn answer without any tool call counts as a failure of `small`
-    require_grounding: bool = True  # so does an answer naming nothing the tools returned
+    large: str | None = None  # answers the rest, and takes over when the small model fails
+    # the small model answers a question whose simplicity (1 - its complexity cues, 0..1) is at
+    # least this: lower sends more questions to the small model (faster), higher to the large one
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class AgentSettings(_Strict):
@@ -168,7 +160,7 @@ class Config(_Strict):
         """The models `agent.model` answers with: one, or the router's."""
         if self.agent.model != "router":
             return [self.agent.model]
-        names = (self.router.router_model, self.router.small, self.router.large)
+        names = (self.router.small, self.router.large)
         return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
@@ -177,7 +169,6 @@ class Config(_Strict):
         if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
             return self
         refs = {
-            "router.router_model": self.router.router_model,
             "router.small": self.router.small,
             "router.large": self.router.large,
         }

@@ -34,6 +34,7 @@ from agent.config import AgentSettings, Config, RouterSettings, load_config
 from agent.messages import Message
 from agent.models.base import Model
 from agent.models.settings import LlamaSettings, ModelSettings
+from agent.policy import Policy
 from agent.router import Router
 from benchmarks.kanboard_qa.questions import Question, pick
 from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
@@ -150,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         routing = (config.router if config else RouterSettings()).model_copy(
             update={"mode": args.router_mode}
         )
-        model: Model = Router(small=small, large=large, settings=routing, router_model=small)
+        model: Model | Policy = Router(small=small, large=large, settings=routing)
     else:
         model = make(args.model)
         built = [model]
@@ -224,7 +225,7 @@ def _compare(argv: list[str]) -> int:
     config, make = _builder(args)
     alone, small, large = make(args.large), make(args.small), make(args.large)
     routing = (config.router if config else RouterSettings()).model_copy(update={"mode": "auto"})
-    router = Router(small=small, large=large, settings=routing, router_model=small)
+    router = Router(small=small, large=large, settings=routing)
     cold = "" if args.warm else " cold"
     described = {
         "small": args.small,
