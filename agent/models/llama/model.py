@@ -15,7 +15,6 @@ loop's business. Not here: loading (`loading`), templates (`chat_template`).
 from __future__ import annotations
 
 import codecs
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -30,8 +29,8 @@ import llama_cpp
 import numpy as np
 import structlog
 
-from agent.exceptions import ContextOverflowError, ModelError, ModelLoadError
-from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
+from agent.exceptions import ContextOverflowError, ModelError
+from agent.messages import Message, ModelResponse, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import GgufInfo
@@ -56,10 +55,6 @@ class _Generation:
     parsed: ParsedOutput
     usage: Usage
     constrained: bool
-
-
-def _call_key(call: ToolCall) -> str:
-    return json.dumps([call.name, call.arguments], sort_keys=True, default=str)
 
 
 class LocalModel:
@@ -224,12 +219,7 @@ class LocalModel:
         tool_choice: ToolChoice = "auto",
         calls: list[ToolSpec] | None = None,
     ) -> _Generation:
-        """Run in a worker thread: wait for the model, then generate and parse one turn.
-
-        In constrained mode a call that repeats one already answered in the conversation (small
-        models do this instead of reading the result) is replaced by a plain answer to the same
-        conversation shown without tools.
-        """
+        """Run in a worker thread: wait for the model, then generate and parse one turn."""
 
         def emit(piece: str) -> None:
             if on_text is not None and not cancel.is_set():
@@ -259,22 +249,6 @@ class LocalModel:
             stream = AnswerStream(emit)
             raw, usage = self._sample(tokens, grammar, stream, cancel)
             parsed = parse_output(raw, names, hint=self._template.syntax.hint)
-            answered = {_call_key(c) for m in messages for c in m.tool_calls}
-            if (
-                grammar is not None
-                and parsed.tool_calls
-                and all(_call_key(c) in answered for c in parsed.tool_calls)
-            ):
-                log.info("model.repeated_call", model=self._name, tools=[c.name for c in parsed.tool_calls])
-                try:
-                    retry = self.prompt_tokens(messages, [])
-                except ModelLoadError:  # a template that cannot show tool turns without tools
-                    retry = []
-                if retry:
-                    stream = AnswerStream(emit)
-                    raw, again = self._sample(retry, self._grammars.get([]), stream, cancel)
-                    usage = usage + again  # both passes, so cached_tokens <= input_tokens
-                    parsed = parse_output(raw, names, hint=self._template.syntax.hint)
             if not cancel.is_set():
                 stream.finish(parsed)
         return _Generation(raw, parsed, usage, constrained=grammar is not None)
