@@ -181,6 +181,19 @@ class Config(_Strict):
         return self
 
 
+_REMOVED = {
+    ("router", "router_model"): "the router no longer asks a model to classify questions",
+    ("router", "classify_with_model"): "the router no longer asks a model to classify questions",
+    ("router", "model_band"): "the router no longer asks a model to classify questions",
+    ("router", "max_tools"): "the router offers every tool now",
+    ("router", "small_lookups"): "a fixed rule now: one lookup, then an answer",
+    ("router", "small_max_steps"): "a fixed rule now",
+    ("router", "escalate"): 'mode = "auto" always escalates; always_small never does',
+    ("router", "require_lookup"): 'always on in mode = "auto"',
+    ("router", "require_grounding"): 'always on in mode = "auto"',
+}
+"""Keys of earlier versions, and why they went: a config that still has one is told to delete it."""
+
 _SECRET_REF = re.compile(r"\$\{(file:)?([^}:]+)(?::-([^}]*))?\}")
 
 
@@ -240,6 +253,9 @@ def _describe(path: Path, exc: ValidationError) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling against config/homelab-agent.example.toml)"
+            gone = _REMOVED.get((str(loc[0]), str(loc[-1]))) if len(loc) == 2 else None
+            if gone is not None:
+                msg = f"no longer a setting ({gone}); delete it"
             if backend is not None:
                 msg = f'not a setting of backend = "{backend}" (see config/homelab-agent.example.toml)'
         lines.append(f"  {key}: {msg}")

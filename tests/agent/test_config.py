@@ -68,6 +68,14 @@ def test_a_model_without_a_backend_is_a_llama_cpp_model(tmp_path: Path) -> None:
     assert isinstance(config.models["small"], LlamaSettings) and config.models["small"].n_ctx == 4096
 
 
+def test_a_router_key_of_an_earlier_version_is_named_with_why_it_went(tmp_path: Path) -> None:
+    path = write(tmp_path, '[router]\nmode = "auto"\nmax_tools = 4\n')
+    with pytest.raises(
+        ConfigError, match=r"router\.max_tools: no longer a setting \(the router offers every"
+    ):
+        load_config(path, env={})
+
+
 def test_a_server_needs_exactly_one_of_command_and_url(tmp_path: Path) -> None:
     path = write(tmp_path, '[mcpServers.x]\ncommand = "a"\nurl = "http://b"\n')
     with pytest.raises(ConfigError, match=r"mcpServers\.x: Value error, give either `command`"):
