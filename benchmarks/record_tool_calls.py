@@ -29,9 +29,15 @@ SYSTEM = (Path(__file__).resolve().parents[1] / "agent" / "prompts" / "system.md
 SYSTEM = SYSTEM.replace("{today}", "2026-11-21").replace("{timezone}", "UTC")
 
 
+TOOL_NAMES = ("overdue_tasks", "search_tasks", "list_projects", "tasks_of")
+"""The four tools the prompts show (as the Kanboard server defines them, names left out of schemas)."""
+
+
 async def kanboard_tools() -> list[ToolSpec]:
-    """The Kanboard server's read tools, listed from the server itself (names left out of schemas)."""
-    return await list_server_tools({"kanboard": build_server(KanboardSettings(names="off"))})
+    """`TOOL_NAMES`, listed from the Kanboard server itself."""
+    listed = await list_server_tools({"kanboard": build_server(KanboardSettings(names="off"))})
+    by_name = {t.name: t for t in listed}
+    return [by_name[f"kanboard__{name}"] for name in TOOL_NAMES]
 
 
 QUESTIONS = [
