@@ -5,7 +5,8 @@ One run is a small state machine over `RunState`:
     plan the step (policy) ──> request model ──> rejected (policy)? ──yes──> plan and request again
                                                    │no
             ┌── tool calls ──> run them (concurrently) ──> next step
-            ├── the same calls as earlier in this run ──> not run; next step asks for an answer
+            ├── the same calls as earlier in this run ──> not run; next step asks for an answer,
+            │                                              showing the model no tools
             ├── unreadable or empty ──> tell the model (a correction), next step
             └── text ──> done
 
@@ -68,7 +69,10 @@ class RunState:
     steps: list[Step] = field(default_factory=list)
     results: list[ToolCallRecord] = field(default_factory=list)
     answered: set[str] = field(default_factory=set)  # the calls run so far (`_call_key`)
-    answer_only: bool = False  # the last turn repeated answered calls: this one must answer
+    # the last turn repeated answered calls: this one must answer, and is shown no tools (with the
+    # tools in its prompt a small model tends to echo their descriptions instead: measured on the
+    # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
+    answer_only: bool = False
 
     def __post_init__(self) -> None:
         self.run_start = len(self.messages)
@@ -183,8 +187,8 @@ class Agent:
         rejected = Usage()
         for attempt in (1, 2):
             plan = run.plan(ctx)
-            if state.answer_only:
-                plan = replace(plan, tool_choice="none")
+            if state.answer_only:  # shown without tools: small models then answer from the results
+                plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
             sink = held.append if plan.hold and on_text is not None else on_text
             response = await self._respond(plan, ctx, sink)

@@ -230,7 +230,7 @@ async def test_first_step_auto_lets_the_model_answer_without_tools(make_agent: A
     assert result.answer == "Hello!" and model.requests[0].tool_choice == "auto"
 
 
-async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_answer_is_asked_for(
+async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_answer_asked_for(
     make_agent: AgentFactory,
 ) -> None:
     lookup = ToolCall(name="notes__get_note", arguments={"topic": "backup"})
@@ -241,8 +241,8 @@ async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_a
     assert [len(s.tool_calls) for s in result.steps] == [1, 0, 0]  # run once
     assert [c.name for c in result.steps[1].repeated] == ["notes__get_note"]  # the trace shows it
     assert [r.tool_choice for r in model.requests] == ["required", "auto", "none"]
-    assert model.requests[2].messages == model.requests[1].messages  # the same prompt: cached
-    assert model.requests[2].tools == model.requests[1].tools  # the tools stay in it
+    assert model.requests[2].messages == model.requests[1].messages  # the same conversation...
+    assert model.requests[2].tools == [] and model.requests[1].tools  # ...shown without tools
     assert "repeated notes__get_note(topic='backup')" in render_trace(result)
 
 

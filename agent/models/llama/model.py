@@ -240,7 +240,7 @@ class LocalModel:
                     "agent.tool_result_tokens, or start a new conversation"
                 )
             grammar = None
-            if settings.constrained and tools:
+            if settings.constrained and (tools or tool_choice == "none"):  # "none": an answer, always
                 offered = [] if tool_choice == "none" else tools if calls is None else calls
                 grammar = self._grammars.get(
                     offered, require_call=tool_choice == "required" and bool(offered)
