@@ -81,6 +81,9 @@ if [ -z "${CMAKE_ARGS:-}" ]; then
     CMAKE_ARGS="-DGGML_CUDA=on" run_logged "building llama-cpp-python with CUDA" \
       .venv/bin/pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36" \
       || echo "warning: the CUDA build failed; building for the CPU" >&2
+  elif ! command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    echo "warning: an NVIDIA GPU is here but not the CUDA toolkit (nvcc): llama-cpp-python is built for" \
+      "the CPU and models will not use the GPU; install the toolkit and run scripts/setup.sh again" >&2
   fi
 fi
 run_logged "installing homelab-agent${extras:+[$extras]} (the first build of llama-cpp-python takes ~8 min)" \

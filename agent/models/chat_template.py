@@ -6,6 +6,13 @@ environment, with messages and tools passed the way Hugging Face templates expec
 Templates that know nothing about tools (Gemma 3, models without a template) get the tool list and
 the `<tool_call>` convention in the system message. Tool results are compacted on the way in.
 
+What each family's real template needs (tests/models/data holds them): Qwen3's thinking is turned
+off (`enable_thinking=False`, an empty think block); Llama 3.1's takes one call per assistant turn
+(results come back in its `ipython` role), so a turn with several calls is shown as one call and
+its result after another; Mistral's wants 9-character alphanumeric call ids and, like Mistral's own
+tokenizer, the system prompt at the head of the last user message (its template would drop it once
+a tool result follows), and a tool result that is not JSON goes in as a JSON string.
+
 Only the template may write control tokens. `render_parts` marks every control token's text that
 comes from a message, a tool result or a tool definition (a question containing `<|im_start|>`,
 say), so the tokenizer reads it as plain text and injected text cannot fake a turn.
@@ -15,6 +22,7 @@ This module does not tokenize, generate, or parse the model's output (see `toolc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -120,7 +128,7 @@ class ChatTemplate:
         text that came from a message or a tool and must be tokenized as plain text."""
         tool_dicts = [tool_dict(t) for t in tools]
         if self.supports_tools:
-            rendered = [message_dict(m, for_template=True) for m in messages]
+            rendered = self._native_messages(messages)
         else:
             rendered = self._inline_tools(messages, tool_dicts)
         try:
@@ -130,6 +138,7 @@ class ChatTemplate:
                 add_generation_prompt=True,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
+                enable_thinking=False,  # Qwen3: answer or call at once; others ignore it
             )
         except TemplateError as exc:
             raise ModelLoadError(f"the model's chat template failed on this conversation: {exc}") from exc
@@ -161,6 +170,17 @@ class ChatTemplate:
                 parts.append((literal, False))
         return parts
 
+    def _native_messages(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
+        """Messages as the template's own tool support expects them, adapted to its family."""
+        rendered = [message_dict(m, for_template=True) for m in messages]
+        if self.syntax.family == "llama3":
+            rendered = _one_call_per_turn(rendered)
+        if self.syntax.family == "mistral":
+            rendered = [_mistral_message(m) for m in rendered]
+            if "[SYSTEM_PROMPT]" not in self.source:
+                rendered = _system_before_last_question(rendered)
+        return rendered
+
     def _inline_tools(self, messages: Sequence[Message], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Messages for a template without tool support: calls and results written as text."""
         out: list[dict[str, Any]] = []
@@ -188,3 +208,56 @@ class ChatTemplate:
             else:
                 out.append({"role": m.role, "content": m.content})
         return out
+
+
+def _one_call_per_turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each assistant turn with several calls as one turn per call, each followed by its result."""
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(messages):
+        message, i = messages[i], i + 1
+        calls = message.get("tool_calls") or []
+        if len(calls) < 2:
+            out.append(message)
+            continue
+        results: dict[str, dict[str, Any]] = {}
+        while i < len(messages) and messages[i]["role"] == "tool":
+            results[messages[i]["tool_call_id"]] = messages[i]
+            i += 1
+        for n, call in enumerate(calls):
+            out.append({**message, "content": message["content"] if n == 0 else "", "tool_calls": [call]})
+            if call["id"] in results:
+                out.append(results.pop(call["id"]))
+        out.extend(results.values())
+    return out
+
+
+def _mistral_id(call_id: str | None) -> str:
+    """A 9-character alphanumeric id (what Mistral's templates demand), the same for call and result."""
+    return hashlib.sha256((call_id or "").encode()).hexdigest()[:9]
+
+
+def _mistral_message(message: dict[str, Any]) -> dict[str, Any]:
+    if message.get("tool_calls"):
+        calls = [{**c, "id": _mistral_id(c["id"])} for c in message["tool_calls"]]
+        return {**message, "tool_calls": calls}
+    if message["role"] == "tool":
+        content = message["content"]
+        try:
+            json.loads(content)
+        except ValueError:
+            content = json.dumps(content, ensure_ascii=False)
+        return {**message, "content": content, "tool_call_id": _mistral_id(message["tool_call_id"])}
+    return message
+
+
+def _system_before_last_question(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The system prompt moved to the head of the last user message, as mistral-common does."""
+    if not messages or messages[0]["role"] != "system":
+        return messages
+    system, rest = messages[0]["content"], list(messages[1:])
+    last = max((i for i, m in enumerate(rest) if m["role"] == "user"), default=None)
+    if last is None:
+        return messages
+    rest[last] = {**rest[last], "content": f"{system}\n\n{rest[last]['content']}"}
+    return rest

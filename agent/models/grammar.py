@@ -94,12 +94,15 @@ def tool_grammar(
         key = literal(json.dumps(syntax.args_key))
         alternatives.append(f'{name} space "," space {key} space ":" space {args_rule}')
     calls = ["fenced", "obj"] if not syntax.prefix else ["native", "fenced", "obj"]
+    # Mistral's tokenizer writes each call with its 9-character id after the arguments
+    call_id = ' ( space "," space "\\"id\\"" space ":" space "\\"" [a-zA-Z0-9]{9} "\\"" )?'
+    call_id = call_id if syntax.family == "mistral" else ""
     rules = [
         "root ::= call" if require_call else "root ::= call | answer",
         f"call ::= {' | '.join(calls)}",
         f"native ::= {literal(syntax.prefix)} obj {literal(syntax.suffix)}" if syntax.prefix else "",
         'fenced ::= "```json\\n" obj "\\n```"',
-        f'obj ::= "{{" space "\\"name\\"" space ":" space ( {" | ".join(alternatives)} ) space "}}"',
+        f'obj ::= "{{" space "\\"name\\"" space ":" space ( {" | ".join(alternatives)} ){call_id} space "}}"',
         ANSWER_RULE,
         _with_space(converter.format_grammar()),
     ]

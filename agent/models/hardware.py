@@ -299,8 +299,20 @@ def _compute_bytes(info: GgufInfo, n_ctx: int) -> int:
     return 256 * MIB + n_ctx * info.embedding_length * 16
 
 
-def fit(info: GgufInfo, n_ctx: int, free_vram: int = 0, ram_available: int | None = None) -> FitPlan:
-    """Plan layers on the GPU and the context for `info`, leaving room for KV cache and buffers."""
+def fit(
+    info: GgufInfo,
+    n_ctx: int,
+    free_vram: int = 0,
+    ram_available: int | None = None,
+    *,
+    gpu_bandwidth: float = 300e9,
+    cpu_bandwidth: float = 20e9,
+) -> FitPlan:
+    """Plan layers on the GPU and the context for `info`, leaving room for KV cache and buffers.
+
+    The speed estimate reads each weight once per token: the GPU's share at `gpu_bandwidth`,
+    the rest at `cpu_bandwidth` (effective bytes/s, see `bandwidth`).
+    """
     ram = psutil.virtual_memory().available if ram_available is None else ram_available
     per_block = info.layer_bytes + info.kv_cache_bytes(n_ctx, 1)
     other = max(info.file_size - info.layer_bytes * info.block_count, 0)
@@ -317,7 +329,7 @@ def fit(info: GgufInfo, n_ctx: int, free_vram: int = 0, ram_available: int | Non
     max_ctx = n_ctx + spare // max(1, info.kv_cache_bytes(1))
     max_ctx = max(0, min(int(max_ctx), info.context_length))
     speed: Speed = "gpu" if everything else "partial-gpu" if blocks else "cpu"
-    bandwidth = {"gpu": 300e9, "partial-gpu": 40e9, "cpu": 20e9}[speed]
+    seconds = gpu_weights / gpu_bandwidth + (info.file_size - gpu_weights) / cpu_bandwidth
     fits = ram_needed <= ram * 0.9
     advice = []
     if not fits:
@@ -340,7 +352,7 @@ def fit(info: GgufInfo, n_ctx: int, free_vram: int = 0, ram_available: int | Non
         needs_ram=int(ram_needed),
         needs_vram=vram,
         speed=speed,
-        est_decode_tok_s=round(bandwidth / max(info.file_size, 1), 1),
+        est_decode_tok_s=round(1 / max(seconds, 1e-9), 1),
         fits=fits,
         advice=advice,
     )

@@ -53,11 +53,13 @@ def qwen_vocab(qwen_path: Path) -> Iterator[Any]:
     llm.close()
 
 
-def write_tiny_gguf(path: Path, *, arch: str = "llama", blocks: int = 2, template: str | None = None) -> Path:
+def write_tiny_gguf(
+    path: Path, *, arch: str = "llama", blocks: int = 2, template: str | None = None, width: int = 64
+) -> Path:
     """A valid GGUF with model metadata and a few small tensors (not runnable, but readable)."""
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_block_count(blocks)
-    writer.add_embedding_length(64)
+    writer.add_embedding_length(width)
     writer.add_head_count(4)
     writer.add_head_count_kv(2)
     writer.add_context_length(2048)
@@ -65,9 +67,10 @@ def write_tiny_gguf(path: Path, *, arch: str = "llama", blocks: int = 2, templat
     if template is not None:
         writer.add_chat_template(template)
     writer.add_token_list(["<s>", "</s>", "a", "b"])
-    writer.add_tensor("token_embd.weight", np.zeros((4, 64), dtype=np.float32))
+    writer.add_tensor("token_embd.weight", np.zeros((4, width), dtype=np.float32))
     for i in range(blocks):
-        writer.add_tensor(f"blk.{i}.attn_q.weight", np.zeros((64, 64), dtype=np.float32))
+        weights = np.arange(width * width, dtype=np.float32).reshape(width, width) * (i + 1)
+        writer.add_tensor(f"blk.{i}.attn_q.weight", weights)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

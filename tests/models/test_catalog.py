@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 
@@ -94,9 +95,22 @@ def test_a_failed_part_download_is_model_not_found_and_leaves_no_file(
 
 def test_known_models_are_pinned_with_sizes_and_checksums() -> None:
     for model in KNOWN_MODELS.values():
-        assert len(model.sha256) == 64 and model.size > 100 * 2**20
+        assert re.fullmatch("[0-9a-f]{64}", model.sha256) and model.size > 100 * 2**20
         assert all("==" in part for part in model.parts)
+        assert bool(model.parts) != (model.hub is not None), "either PyPI parts or a hub file"
+        if model.hub is not None:  # a commit, so the bytes cannot change under the pin
+            assert re.fullmatch("[0-9a-f]{40}", model.hub.revision) and model.hub.path.endswith(".gguf")
+        assert model.shape is not None and model.filename.endswith(".gguf")
     assert "qwen2.5-coder-0.5b" in KNOWN_MODELS and catalog.DEFAULT_MODEL == "qwen2.5-coder-0.5b"
+
+
+def test_the_catalog_has_gpu_sized_models_of_each_tool_calling_family() -> None:
+    hub = [m for m in KNOWN_MODELS.values() if m.hub is not None]
+    assert {m.family for m in hub} == {"qwen", "llama3", "mistral", "gemma"}
+    assert {m.quant for m in hub} == {"Q4_K_M", "Q5_K_M"}
+    assert all(4 * 2**30 < m.size < 10 * 2**30 for m in hub)  # 7-8B and 12-14B at 4-5 bits
+    ranks = [m.rank for m in hub]
+    assert len(set(ranks)) == len(ranks) and min(ranks) > KNOWN_MODELS[catalog.CPU_DEFAULT].rank
 
 
 def test_sources_resolve_to_files_in_the_models_dir_or_to_paths(tmp_path: Path) -> None:

@@ -168,3 +168,27 @@ def test_enum_and_integer_schema_admits_only_listed_values(qwen_vocab: llama_cpp
     bad = '{"name": "tool_under_test", "arguments": {"status": "pending"}}'
     assert accepts(qwen_vocab, text, ok)
     assert not accepts(qwen_vocab, text, bad)
+
+
+_OVERDUE = '"name": "kanboard__overdue_tasks"'
+CALL_AS_TEMPLATES_WRITE_IT = {
+    "hermes": f'<tool_call>\n{{{_OVERDUE}, "arguments": {{"project": "Homelab"}}}}\n</tool_call>',
+    "llama3": f'{{{_OVERDUE}, "parameters": {{"project": "Homelab"}}}}',
+    "mistral": f'[TOOL_CALLS][{{{_OVERDUE}, "arguments": {{"project": "Homelab"}}, "id": "a1b2c3d4e"}}]',
+}
+
+
+@pytest.mark.parametrize("syntax", [HERMES, LLAMA3, MISTRAL], ids=lambda s: s.family)
+def test_grammar_admits_each_family_s_call_as_its_chat_template_writes_it(
+    qwen_vocab: llama_cpp.Llama, syntax: CallSyntax
+) -> None:
+    text = tool_grammar(KANBOARD_TOOLS, syntax, new_schema_converter())
+    assert accepts(qwen_vocab, text, CALL_AS_TEMPLATES_WRITE_IT[syntax.family])
+
+
+def test_mistral_call_ids_are_optional_but_must_have_nine_characters(qwen_vocab: llama_cpp.Llama) -> None:
+    text = tool_grammar(KANBOARD_TOOLS, MISTRAL, new_schema_converter())
+    assert accepts(qwen_vocab, text, '[TOOL_CALLS][{"name": "kanboard__overdue_tasks", "arguments": {}}]')
+    assert not accepts(
+        qwen_vocab, text, '[TOOL_CALLS][{"name": "kanboard__overdue_tasks", "arguments": {}, "id": "abc"}]'
+    )

@@ -139,7 +139,7 @@ def board(project: Project, swimlanes: Sequence[BoardSwimlane], tz: ZoneInfo, no
     """A project's board: column names once, then each swimlane's non-empty columns and their tasks."""
     columns = [column.title for column in swimlanes[0].columns] if swimlanes else []
     total = sum(len(column.tasks) for lane in swimlanes for column in lane.columns)
-    lines = [f"{project.name} board: {total} open tasks (closed tasks are not on the board)."]
+    lines = [f"{project.name} board, open tasks by column (closed tasks are not on the board)."]
     lines.append("Columns: " + ", ".join(columns))
     for lane in swimlanes:
         lane_tasks = [(column.title, task) for column in lane.columns for task in column.tasks]
@@ -148,18 +148,26 @@ def board(project: Project, swimlanes: Sequence[BoardSwimlane], tz: ZoneInfo, no
         lines.append(f"Swimlane {lane.name}:")
         for column_title, task in lane_tasks:
             lines.append(f"- {column_title}: " + task_line(task, tz, now, project=False, column=False))
+    lines.append(f"({count(total, 'open task')} on the board)")
     return "\n".join(lines)
 
 
 def task_list(
-    header: str, tasks: Sequence[Task], tz: ZoneInfo, now: datetime, *, project: bool = True
+    header: str,
+    tasks: Sequence[Task],
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    project: bool = True,
+    note: str = "",
 ) -> str:
-    """A header line and one line per task."""
+    """A header line, one line per task, and the count last: small models answer a count given
+    first with the count alone, and copy a list given first as a list."""
     if not tasks:
         return f"{header}: none."
     lines = [f"- {task_line(task, tz, now, project=project)}" for task in tasks]
-    count = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"
-    return "\n".join([f"{header}: {count}", *_capped(lines, "tasks")])
+    tail = f"({count(len(tasks), 'task')}{f', {note}' if note else ''})"
+    return "\n".join([f"{header}:", *_capped(lines, "tasks"), tail])
 
 
 def overdue(tasks: Sequence[Task], tz: ZoneInfo, now: datetime, scope: str) -> str:
@@ -168,7 +176,7 @@ def overdue(tasks: Sequence[Task], tz: ZoneInfo, now: datetime, scope: str) -> s
     if not tasks:
         return f"No overdue tasks {scope} (today is {today})."
     ordered = sorted(tasks, key=lambda task: task.date_due or now)
-    lines = [f"{len(tasks)} overdue tasks {scope} (today is {today}):"]
+    lines = [f"Overdue tasks {scope}, most overdue first (today is {today}):"]
     for task in ordered[:_MAX_LINES]:
         who = assignee(task.assignee_name or task.assignee_username)
         where = f" ({task.project_name})" if task.project_name else ""
@@ -177,6 +185,7 @@ def overdue(tasks: Sequence[Task], tz: ZoneInfo, now: datetime, scope: str) -> s
         lines.append(f"- #{task.id} {task.title}{where} - {who} - due {day}, {_late(when, now, tz)}")
     if len(ordered) > _MAX_LINES:
         lines.append(f"... and {len(ordered) - _MAX_LINES} more")
+    lines.append(f"({count(len(ordered), 'overdue task')} {scope})")
     return "\n".join(lines)
 
 
@@ -240,7 +249,7 @@ def column(
 ) -> str:
     """The open tasks in one column of a project's board, every swimlane."""
     tasks = [task for lane in swimlanes for col in lane.columns if col.title == title for task in col.tasks]
-    return task_list(f"{project.name}, column {title}: open tasks", tasks, tz, now, project=False)
+    return task_list(f"Open tasks in the {title} column of {project.name}", tasks, tz, now, project=False)
 
 
 def people_with_counts(

@@ -185,8 +185,10 @@ async def _project(r: Resolver, text: str) -> Project | str | None:
 def _tasks_of(index: BoardIndex, user: User) -> str:
     mine = [e for e in index.entries if e.is_open and e.assignee is not None and e.assignee.id == user.id]
     late = sum(1 for e in mine if e.task.date_due is not None and e.task.date_due <= index.now)
-    header = f"Open tasks of {user.display}, {late} of them overdue"
-    return fmt.task_list(header, [_task_of(e) for e in mine], index.tz, index.now)
+    note = f"{late} of them overdue" if late else "none overdue"
+    return fmt.task_list(
+        f"Open tasks of {user.display}", [_task_of(e) for e in mine], index.tz, index.now, note=note
+    )
 
 
 def _named_person(index: BoardIndex, text: str) -> User | None:
@@ -228,8 +230,11 @@ def _search_answer(index: BoardIndex, query: Query, asked: str) -> str:
                 f'Tasks matching "{asked}"', [_task_of(h.entry) for h in hits][:_LISTED], index.tz, index.now
             )
         shown = [_task_of(h.entry) for h in hits if h.entry.is_open][:_LISTED]
-        answer = fmt.task_list(f'Open tasks matching "{asked}"', shown, index.tz, index.now)
-        return answer + _closed_note(sum(not h.entry.is_open for h in hits))
+        closed = sum(not h.entry.is_open for h in hits)
+        note = (
+            f"{fmt.count(closed, 'closed task')} also match: add status:closed to list them" if closed else ""
+        )
+        return fmt.task_list(f'Open tasks matching "{asked}"', shown, index.tz, index.now, note=note)
     best, rest = hits[0], hits[1:]
     lines: list[str] = []
     if not rest or best.score >= _CLEAR_LEAD * rest[0].score:

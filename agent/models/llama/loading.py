@@ -18,9 +18,14 @@ from agent.exceptions import ModelLoadError, ModelNotFoundError
 from agent.models.hardware import GgufInfo, check_memory, fit, gpus, read_gguf
 from agent.models.settings import LlamaSettings
 
-__all__ = ["default_threads", "load_llama"]
+__all__ = ["default_threads", "gpu_offload_supported", "load_llama"]
 
 log = structlog.get_logger(__name__)
+
+
+def gpu_offload_supported() -> bool:
+    """Whether this llama-cpp-python build can put layers on a GPU (built with CUDA, Metal, ...)."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
 
 
 def default_threads() -> int:
