@@ -26,9 +26,10 @@ from agent.loop import Agent, Session
 from agent.messages import Message, ModelResponse, ToolCall, ToolResult, ToolSpec, Usage
 from agent.models.base import Model
 from agent.models.scripted import ScriptedModel
+from agent.policy import OneModel, Policy, Rejection, RunContext, StepPlan
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
-from agent.trace import RunResult, Step, ToolCallRecord
+from agent.trace import Route, RunResult, Step, ToolCallRecord
 
 __version__ = "0.1.0"
 
@@ -47,12 +48,18 @@ __all__ = [
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelResponse",
+    "OneModel",
+    "Policy",
+    "Rejection",
+    "Route",
+    "RunContext",
     "RunError",
     "RunResult",
     "Runtime",
     "ScriptedModel",
     "Session",
     "Step",
+    "StepPlan",
     "ToolArgumentsError",
     "ToolCall",
     "ToolCallRecord",

@@ -18,6 +18,8 @@ from agent.config import Config
 from agent.exceptions import ConfigError
 from agent.loop import Agent
 from agent.models.base import Model
+from agent.policy import Policy
+from agent.system_prompt import read_prompt
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
 
@@ -32,7 +34,7 @@ class Runtime:
 
     agent: Agent
     toolbox: Toolbox
-    models: dict[str, Model]
+    models: dict[str, Model]  # every model built, by name
 
 
 def _build_models(config: Config, names: Sequence[str]) -> dict[str, Model]:
@@ -42,12 +44,12 @@ def _build_models(config: Config, names: Sequence[str]) -> dict[str, Model]:
     return {name: build_model(config.models[name], name, models_dir) for name in names}
 
 
-def build_answering_model(config: Config) -> tuple[Model, dict[str, Model]]:
-    """The model named by `agent.model` (a configured model, or "router"), and every model it uses."""
+def build_answering_model(config: Config) -> tuple[Model | Policy, dict[str, Model]]:
+    """The model named by `agent.model` (a configured model, or the router), and every model it uses."""
     if config.agent.model == "router":
         from agent.router import Router
 
-        needed = {n for n in (config.router.router_model, config.router.small, config.router.large) if n}
+        needed = {n for n in (config.router.small, config.router.large) if n}
         if not needed:
             raise ConfigError("agent.model = 'router' needs router.small and router.large in the config")
         models = _build_models(config, sorted(needed))
@@ -87,20 +89,28 @@ async def open_toolbox(config: Config, extra_toolsets: Sequence[Toolset] = ()) -
 async def open_agent(
     config: Config,
     *,
-    model: Model | None = None,
+    model: Model | Policy | None = None,
     extra_toolsets: Sequence[Toolset] = (),
 ) -> AsyncIterator[Runtime]:
     """Start the configured MCP servers and models; yield a `Runtime`; close everything after.
 
-    `model` replaces the configured one (tests pass a scripted model); `extra_toolsets` are added
-    beside the configured servers (tests pass in-process servers).
+    `model` replaces the configured one or the router (tests pass a scripted model);
+    `extra_toolsets` are added beside the configured servers (tests pass in-process servers). The
+    system prompt file (`agent.system_prompt`) is read here, once.
+
+    Raises:
+        ConfigError: the system prompt file cannot be read, or a model entry cannot be used.
     """
+    prompt = read_prompt(config.agent.system_prompt)
     models: dict[str, Model] = {}
     if model is None:
         model, models = build_answering_model(config)
     try:
         async with open_toolbox(config, extra_toolsets) as toolbox:
-            yield Runtime(Agent(model, toolbox, config.agent), toolbox, models or {model.name: model})
+            agent = Agent(model, toolbox, config.agent, system_prompt=prompt)
+            if not models and not isinstance(model, Policy):
+                models = {model.name: model}
+            yield Runtime(agent, toolbox, models)
     finally:
         with anyio.CancelScope(shield=True):
             for m in {id(m): m for m in [model, *models.values()]}.values():

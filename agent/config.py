@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from agent.exceptions import ConfigError
-from agent.models.settings import ModelSettings
+from agent.models.settings import BACKENDS, ModelSettings
 
 __all__ = [
     "AgentSettings",
@@ -84,24 +84,16 @@ class ServerSettings(_Strict):
 
 
 class RouterSettings(_Strict):
-    """The small-model router: which models it picks between and how."""
+    """The small-model router (`agent.model = "router"`): which models, and how eager to use the small one."""
 
+    # auto: the cues decide and the large model takes over when the small one slips; always_small
+    # and always_large answer every question with one of them, unchecked (to measure each alone)
     mode: Literal["auto", "always_small", "always_large"] = "always_large"
-    router_model: str | None = None  # decides the route; defaults to `small`
     small: str | None = None  # answers simple lookups
-    large: str | None = None  # answers the rest; the default when the router is off
-    max_tools: int = Field(default=4, ge=1)  # tools the answering model sees
-    small_lookups: int = Field(default=1, ge=1)  # tool turns of `small` before it must answer
-    small_max_steps: int = Field(default=4, ge=1)  # escalate to `large` past this many steps
-    confidence: float = Field(default=0.5, ge=0.0, le=1.0)  # below this, the large model answers
-    # ask `router_model` for a one-word "simple"/"complex" verdict when the lexical cues are unsure
-    # (within `model_band` of `confidence`); off = decide from the cues alone, in well under 1 ms
-    classify_with_model: bool = False
-    model_band: float = Field(default=0.15, ge=0.0, le=1.0)  # how close to `confidence` counts as unsure
-    # mode "auto": re-ask `large` when `small` fails (bad call, empty answer, step limit)
-    escalate: bool = True
-    require_lookup: bool = True  # a first-turn answer without any tool call counts as a failure of `small`
-    require_grounding: bool = True  # so does an answer naming nothing the tools returned
+    large: str | None = None  # answers the rest, and takes over when the small model fails
+    # the small model answers a question whose simplicity (1 - its complexity cues, 0..1) is at
+    # least this: lower sends more questions to the small model (faster), higher to the large one
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class AgentSettings(_Strict):
@@ -116,7 +108,9 @@ class AgentSettings(_Strict):
     # a name from a server's closed list (an `enum`: projects, people, columns) may only be passed
     # when the conversation has named it (agent.grounding); small models otherwise guess one
     ground_arguments: bool = True
-    system_prompt: str | None = None  # a path; default: the packaged prompt
+    # a prompt file (relative paths: to the config file's folder) used instead of the packaged one;
+    # "{today}" and "{timezone}" in it are filled in for each question
+    system_prompt: str | None = None
     timezone: str | None = None  # for "today" in the system prompt; default: local time
 
 
@@ -166,7 +160,7 @@ class Config(_Strict):
         """The models `agent.model` answers with: one, or the router's."""
         if self.agent.model != "router":
             return [self.agent.model]
-        names = (self.router.router_model, self.router.small, self.router.large)
+        names = (self.router.small, self.router.large)
         return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
@@ -175,7 +169,6 @@ class Config(_Strict):
         if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
             return self
         refs = {
-            "router.router_model": self.router.router_model,
             "router.small": self.router.small,
             "router.large": self.router.large,
         }
@@ -187,6 +180,19 @@ class Config(_Strict):
                 raise ValueError(f"{key} = {ref!r} is not a model in [models] (known: {known})")
         return self
 
+
+_REMOVED = {
+    ("router", "router_model"): "the router no longer asks a model to classify questions",
+    ("router", "classify_with_model"): "the router no longer asks a model to classify questions",
+    ("router", "model_band"): "the router no longer asks a model to classify questions",
+    ("router", "max_tools"): "the router offers every tool now",
+    ("router", "small_lookups"): "a fixed rule now: one lookup, then an answer",
+    ("router", "small_max_steps"): "a fixed rule now",
+    ("router", "escalate"): 'mode = "auto" always escalates; always_small never does',
+    ("router", "require_lookup"): 'always on in mode = "auto"',
+    ("router", "require_grounding"): 'always on in mode = "auto"',
+}
+"""Keys of earlier versions, and why they went: a config that still has one is told to delete it."""
 
 _SECRET_REF = re.compile(r"\$\{(file:)?([^}:]+)(?::-([^}]*))?\}")
 
@@ -240,10 +246,18 @@ def _read(path: Path) -> dict[str, Any]:
 def _describe(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: {exc.error_count()} problem(s)"]
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc, backend = list(err["loc"]), None
+        if len(loc) > 2 and loc[0] == "models" and loc[2] in BACKENDS:  # the union's tag, not a key
+            backend = loc.pop(2)
+        key = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling against config/homelab-agent.example.toml)"
+            gone = _REMOVED.get((str(loc[0]), str(loc[-1]))) if len(loc) == 2 else None
+            if gone is not None:
+                msg = f"no longer a setting ({gone}); delete it"
+            if backend is not None:
+                msg = f'not a setting of backend = "{backend}" (see config/homelab-agent.example.toml)'
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
 
@@ -275,6 +289,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         data["mcpServers"] = {**servers, **data.get("mcpServers", {})}
     try:
         data = _expand_all(data, env)
+        agent = data.get("agent")
+        if isinstance(agent, dict) and isinstance(agent.get("system_prompt"), str):
+            agent["system_prompt"] = str(base / Path(agent["system_prompt"]).expanduser())
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None

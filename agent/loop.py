@@ -2,95 +2,110 @@
 
 One run is a small state machine over `RunState`:
 
-    request model ──> tool calls? ──yes──> run them (concurrently) ──> request model ...
-                          │no
-                          ├── unreadable output ──> tell the model, request again
-                          └── text ──> done
+    plan the step (policy) ──> request model ──> rejected (policy)? ──yes──> plan and request again
+                                                   │no
+            ┌── tool calls ──> run them (concurrently) ──> next step
+            ├── the same calls as earlier in this run ──> not run; next step asks for an answer,
+            │                                              showing the model no tools
+            ├── unreadable or empty ──> tell the model (a correction), next step
+            └── text ──> done
 
 Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
 become observations and the run goes on; everything else propagates. A hard step limit ends in
-`MaxStepsError`. This module does not build models, connect servers or route: see `agent.app`.
+`MaxStepsError`. Which model answers a step and with which tools is the policy's choice
+(`agent.policy`; one model by default, or `agent.router`); the loop grounds every step's calls
+(`agent.grounding`) and checks every call (`agent.validation`). This module does not build models
+or connect servers: see `agent.app`.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from importlib import resources
-from typing import Any
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field, replace
 
 import anyio
-import jsonschema
 import structlog
 
 from agent.config import AgentSettings
 from agent.exceptions import MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
 from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
-from agent.models.base import Model, TextSink
+from agent.models.base import Model, TextSink, ToolChoice
+from agent.policy import OneModel, Policy, RunContext, RunPolicy, StepPlan
+from agent.system_prompt import fill_prompt, read_prompt
+from agent.tokens import truncate
 from agent.toolsets.base import Toolset
 from agent.trace import RunResult, Step, ToolCallRecord
+from agent.validation import check_call
 
-__all__ = ["CORRECTION_PREFIX", "ERROR_PREFIX", "Agent", "Session", "StepHook", "default_system_prompt"]
+__all__ = ["Agent", "Session", "StepHook"]
 
 log = structlog.get_logger(__name__)
 
-CORRECTION_PREFIX = (
-    "I could not use that:"  # starts the user turn that tells the model its output was unusable
-)
+CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
-CHARS_PER_TOKEN = 3.5  # a conservative estimate for compact English text and JSON
 StepHook = Callable[[Step], Awaitable[None] | None]
 
 
-def default_system_prompt(timezone: str | None = None, now: datetime | None = None) -> str:
-    """The packaged system prompt with today's date filled in."""
-    zone = ZoneInfo(timezone) if timezone else None
-    now = now or datetime.now(zone)
-    template = resources.files("agent.prompts").joinpath("system.md").read_text()
-    return template.format(today=now.strftime("%A %Y-%m-%d"), timezone=timezone or now.astimezone().tzname())
-
-
-def truncate(text: str, max_tokens: int) -> tuple[str, bool]:
-    """Cut `text` to about `max_tokens`, with a note the model can see."""
-    limit = int(max_tokens * CHARS_PER_TOKEN)
-    if len(text) <= limit:
-        return text, False
-    cut = text.rfind("\n", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    total = int(len(text) / CHARS_PER_TOKEN)
-    note = (
-        f"\n[result cut: showing about {max_tokens} of {total} tokens. "
-        "Ask a narrower question (a project, a person, a query) to see the rest.]"
-    )
-    return text[:cut] + note, True
+def _call_key(call: ToolCall) -> str:
+    return json.dumps([call.name, call.arguments], sort_keys=True, default=str)
 
 
 @dataclass
 class RunState:
     """Everything one run knows: the conversation so far, the step count, usage, and the trace."""
 
+    question: str
     messages: list[Message]
     tools: list[ToolSpec]
+    first_choice: ToolChoice
+    run_start: int = 0  # index of the run's first message after the question
     step: int = 0
     usage: Usage = field(default_factory=Usage)
     steps: list[Step] = field(default_factory=list)
+    results: list[ToolCallRecord] = field(default_factory=list)
+    answered: set[str] = field(default_factory=set)  # the calls run so far (`_call_key`)
+    # the last turn repeated answered calls: this one must answer, and is shown no tools (with the
+    # tools in its prompt a small model tends to echo their descriptions instead: measured on the
+    # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
+    answer_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.run_start = len(self.messages)
+
+    def context(self) -> RunContext:
+        """The typed view a policy decides from."""
+        last = self.steps[-1].tool_calls if self.steps else []
+        return RunContext(
+            question=self.question,
+            step=self.step,
+            messages=tuple(self.messages),
+            run_start=self.run_start,
+            tools=tuple(self.tools),
+            results=tuple(self.results),
+            last_results=tuple(last),
+            first_choice=self.first_choice,
+        )
 
 
 @dataclass
 class Agent:
-    """Answers questions with `model`, calling tools from `toolset`."""
+    """Answers questions with `model` (one model, or a `Policy` such as the router), calling tools
+    from `toolset`."""
 
-    model: Model
+    model: Model | Policy
     toolset: Toolset
     settings: AgentSettings = field(default_factory=AgentSettings)
-    system_prompt: str | None = None
-    _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    system_prompt: str | None = None  # a template ("{today}", "{timezone}"); None: the packaged one
+
+    @property
+    def policy(self) -> Policy:
+        """Who answers each step: the policy given, or the default one around the model given."""
+        return self.model if isinstance(self.model, Policy) else OneModel(self.model)
 
     async def run(
         self,
@@ -107,43 +122,48 @@ class Agent:
             RunError: the model or the configuration failed.
         """
         started = time.perf_counter()
-        system = self.system_prompt or default_system_prompt(self.settings.timezone)
+        system = fill_prompt(self.system_prompt or read_prompt(None), self.settings.timezone)
         tools = await self.toolset.list_tools()
         guide = await self.toolset.instructions() if tools else ""
         if guide:
             system = f"{system}\n\n{guide}"
-        state = RunState([Message.system(system), *history, Message.user(question)], tools)
+        first: ToolChoice = "required" if tools and self.settings.first_step == "tool" else "auto"
+        state = RunState(question, [Message.system(system), *history, Message.user(question)], tools, first)
+        run = self.policy.begin(question, tools)
         while True:
             if state.step >= self.settings.max_steps:
                 raise MaxStepsError(self.settings.max_steps)
             state.step += 1
-            response, model_s = await self._request(state, on_text)
+            plan, response, model_s = await self._request(run, state, on_text)
             step = Step(
                 index=state.step,
-                model=response.model or self.model.name,
+                model=response.model or plan.model.name,
                 model_s=model_s,
                 usage=response.usage,
                 text=response.text,
                 parse_error=response.parse_error,
-                route=response.route,
+                route=plan.route,
             )
             state.steps.append(step)
             state.usage += response.usage
-            if response.tool_calls:
+            state.answer_only = False
+            if response.tool_calls and all(_call_key(c) in state.answered for c in response.tool_calls):
+                step.repeated = list(response.tool_calls)  # not run again; the next turn must answer
+                state.answer_only = True
+                log.info("agent.repeated_call", step=state.step, tools=[c.name for c in response.tool_calls])
+            elif response.tool_calls:
                 state.messages.append(Message.assistant(response.text, response.tool_calls))
                 step.tool_calls = await self._run_tools(response.tool_calls, state.tools)
                 state.messages.extend(
                     Message.tool(call, record.result)
                     for call, record in zip(response.tool_calls, step.tool_calls, strict=True)
                 )
+                state.results += step.tool_calls
+                state.answered |= {_call_key(c) for c in response.tool_calls}
             elif response.parse_error or not response.text.strip():
                 problem = response.parse_error or "your reply was empty"
                 state.messages.append(Message.assistant(response.raw or response.text))
-                state.messages.append(
-                    Message.user(
-                        f"{CORRECTION_PREFIX} {problem}. Call one tool correctly, or answer in plain text."
-                    )
-                )
+                state.messages.append(Message.correction(CORRECTION.format(problem=problem)))
             await _call_hook(on_step, step)
             if not response.tool_calls and response.text.strip() and not response.parse_error:
                 answer = response.text.strip()
@@ -158,25 +178,33 @@ class Agent:
                 log.info("agent.done", steps=state.step, seconds=round(result.duration_s, 3))
                 return result
 
-    async def _request(self, state: RunState, on_text: TextSink | None) -> tuple[ModelResponse, float]:
+    async def _request(
+        self, run: RunPolicy, state: RunState, on_text: TextSink | None
+    ) -> tuple[StepPlan, ModelResponse, float]:
+        """Plan and ask one step; once more, replanned, if the policy rejects the response."""
         started = time.perf_counter()
-        first_look = state.step == 1 and bool(state.tools) and self.settings.first_step == "tool"
-        calls = None
-        if self.settings.ground_arguments and state.tools:
-            said = [m.content for m in state.messages if m.role in ("user", "tool")]
-            calls = ground(state.tools, said)
-        response = await self.model.respond(
-            state.messages,
-            state.tools,
-            on_text=on_text,
-            tool_choice="required" if first_look else "auto",
-            calls=calls,
-        )
+        ctx = state.context()
+        rejected = Usage()
+        for attempt in (1, 2):
+            plan = run.plan(ctx)
+            if state.answer_only:  # shown without tools: small models then answer from the results
+                plan = replace(plan, tools=(), tool_choice="none")
+            held: list[str] = []
+            sink = held.append if plan.hold and on_text is not None else on_text
+            response = await self._respond(plan, ctx, sink)
+            rejection = run.review(ctx, plan, response) if attempt == 1 else None
+            if rejection is None:
+                if held and on_text is not None:
+                    on_text("".join(held))
+                break
+            rejected += response.usage
+            log.info("agent.rejected", step=state.step, model=plan.model.name, kind=rejection.kind)
         seconds = time.perf_counter() - started
+        response = response.model_copy(update={"usage": rejected + response.usage})
         log.info(
             "model.step",
             step=state.step,
-            model=response.model or self.model.name,
+            model=response.model or plan.model.name,
             seconds=round(seconds, 3),
             tokens_in=response.usage.input_tokens,
             tokens_cached=response.usage.cached_tokens,
@@ -185,7 +213,20 @@ class Agent:
             parse_error=response.parse_error,
         )
         log.debug("model.output", step=state.step, raw=response.raw or response.text)
-        return response, seconds
+        return plan, response, seconds
+
+    async def _respond(self, plan: StepPlan, ctx: RunContext, on_text: TextSink | None) -> ModelResponse:
+        """The planned model's turn: the conversation less any hidden turns, calls grounded in what
+        the conversation has named (the prompt still shows every planned tool)."""
+        messages = ctx.messages
+        if plan.hidden:
+            messages = [*messages[: ctx.run_start], *messages[ctx.run_start + plan.hidden :]]
+        calls = None
+        if self.settings.ground_arguments and plan.tools:
+            calls = ground(plan.tools, [m.content for m in ctx.messages if m.role in ("user", "tool")])
+        return await plan.model.respond(
+            messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
+        )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:
         records: list[ToolCallRecord | None] = [None] * len(calls)
@@ -201,7 +242,10 @@ class Agent:
     async def _run_tool(self, call: ToolCall, tools: Sequence[ToolSpec]) -> ToolCallRecord:
         started = time.perf_counter()
         try:
-            self._check(call, tools)
+            problem = check_call(call, tools)
+            if problem is not None:
+                error = ToolNotFoundError if problem.kind == "unknown_tool" else ToolArgumentsError
+                raise error(problem.message)
             result = await self.toolset.call_tool(call.name, call.arguments)
             text, is_error = result.text or "(no output)", result.is_error
         except ToolError as exc:
@@ -224,26 +268,6 @@ class Agent:
             truncated=truncated,
             duration_s=seconds,
         )
-
-    def _check(self, call: ToolCall, tools: Sequence[ToolSpec]) -> None:
-        """Raise a `ToolError` the model can act on if `call` names no tool or breaks its schema."""
-        spec = next((t for t in tools if t.name == call.name), None)
-        if spec is None:
-            names = ", ".join(t.name for t in tools) or "none"
-            raise ToolNotFoundError(f"there is no tool named {call.name!r}; the tools are: {names}")
-        validator = self._validators.get(spec.name)
-        if validator is None:
-            cls = jsonschema.validators.validator_for(spec.parameters)
-            validator = self._validators[spec.name] = cls(spec.parameters)
-        errors = sorted(validator.iter_errors(call.arguments), key=lambda e: list(e.path))
-        if errors:
-            problems = "; ".join(
-                (f"{'.'.join(str(p) for p in e.path)}: " if e.path else "") + e.message for e in errors[:3]
-            )
-            allowed = ", ".join(spec.parameters.get("properties", {})) or "none"
-            raise ToolArgumentsError(
-                f"arguments for {call.name} are invalid: {problems}. Its parameters are: {allowed}"
-            )
 
 
 async def _call_hook(hook: StepHook | None, step: Step) -> None:

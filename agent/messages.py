@@ -40,6 +40,7 @@ class Message(BaseModel):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None  # the tool's name, on role="tool"
+    is_correction: bool = False  # a user turn the loop wrote: the model's last output was unusable
 
     @classmethod
     def system(cls, content: str) -> Message:
@@ -50,6 +51,11 @@ class Message(BaseModel):
     def user(cls, content: str) -> Message:
         """A user message."""
         return cls(role="user", content=content)
+
+    @classmethod
+    def correction(cls, content: str) -> Message:
+        """A user turn written by the loop (not the user) about the model's unusable output."""
+        return cls(role="user", content=content, is_correction=True)
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: tuple[ToolCall, ...] | list[ToolCall] = ()) -> Message:
@@ -116,4 +122,3 @@ class ModelResponse(BaseModel):
     model: str = ""
     raw: str = ""  # the model's raw output, before parsing
     parse_error: str | None = None
-    route: dict[str, Any] | None = None  # set by the router: which model, which tools, and why

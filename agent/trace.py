@@ -5,13 +5,13 @@ Only data and rendering. The loop fills it in; the CLI prints it; the server ret
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-from agent.messages import Message, Usage
+from agent.messages import Message, ToolCall, Usage
 
-__all__ = ["RunResult", "Step", "ToolCallRecord", "render_trace"]
+__all__ = ["Route", "RunResult", "Step", "ToolCallRecord", "render_trace"]
 
 
 class ToolCallRecord(BaseModel):
@@ -26,6 +26,23 @@ class ToolCallRecord(BaseModel):
     duration_s: float = 0.0
 
 
+class Route(BaseModel):
+    """What the router chose for one step, and why (`agent.router`)."""
+
+    decided: Literal["small", "large"]  # the run's choice, made when it started
+    choice: Literal["small", "large"]  # who answered this step: "large" once the small model was replaced
+    reason: str  # the decision's cues, or why the small model was replaced
+    escalation: str | None = None  # why the small model was replaced, as a metrics label
+    complexity: float = 0.0  # the question's complexity cues, 0..1
+    decide_ms: float = 0.0  # time taken to decide (on the run's first step; 0 after)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def escalated(self) -> bool:
+        """Whether the large model took the question over from the small one."""
+        return self.escalation is not None
+
+
 class Step(BaseModel):
     """One model turn and the tool calls it made."""
 
@@ -35,8 +52,11 @@ class Step(BaseModel):
     usage: Usage
     text: str = ""
     parse_error: str | None = None
-    route: dict[str, Any] | None = None
+    route: Route | None = None
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    # calls that repeated one already answered in this run: not run again; the next turn asked for
+    # an answer (small models call again instead of reading the result)
+    repeated: list[ToolCall] = Field(default_factory=list)
 
     @property
     def tool_s(self) -> float:
@@ -75,13 +95,12 @@ def render_trace(result: RunResult) -> str:
             f"prefill {u.prefill_s:.2f}s decode {u.decode_s:.2f}s"
         )
         if step.route:
-            reason = step.route.get("reason", "")
-            tools = step.route.get("tools")
-            lines.append(
-                f"  route: {step.route.get('model', '?')} — {reason}" + (f" — tools {tools}" if tools else "")
-            )
+            lines.append(f"  route: {step.model} — {step.route.reason}")
         if step.parse_error:
             lines.append(f"  unreadable output: {_short(step.parse_error)}")
+        for repeated in step.repeated:
+            args = ", ".join(f"{k}={v!r}" for k, v in repeated.arguments.items())
+            lines.append(f"  repeated {repeated.name}({args}): answered before in this run; not run again")
         for call in step.tool_calls:
             flag = " ERROR" if call.is_error else (" (cut)" if call.truncated else "")
             args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())

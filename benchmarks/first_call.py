@@ -22,10 +22,10 @@ from pathlib import Path
 import anyio
 
 from agent.grounding import ground
-from agent.loop import default_system_prompt
 from agent.messages import Message
-from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.llama import LocalModel
+from agent.models.settings import LlamaSettings
+from agent.system_prompt import default_system_prompt
 from benchmarks.kanboard_qa.runner import demo_toolbox
 from benchmarks.kanboard_qa.suites import suites
 from tools.kanboard.settings import KanboardSettings
@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         "--ground", type=lambda v: v == "on", default=True, help="on|off: narrow names to those said"
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    from agent.logs import configure_logging
+    from homelab_common.logs import configure_logging
 
     configure_logging("warning")
-    settings = ModelSettings(
+    settings = LlamaSettings(
         source=str(args.model), temperature=0.0, n_threads=args.threads, max_tokens=96, constrained=True
     )
     model = LocalModel.load(args.model.expanduser(), settings, name=args.model.stem)

@@ -22,10 +22,12 @@ from pathlib import Path
 import anyio
 import llama_cpp
 
-from agent.messages import Message
-from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
-from benchmarks.record_tool_calls import SYSTEM, TOOLS
+from agent.messages import Message, ToolSpec
+from agent.models.llama import LocalModel
+from agent.models.llama.kv_cache import common_prefix
+from agent.models.llama.shim import evaluated
+from agent.models.settings import LlamaSettings
+from benchmarks.record_tool_calls import SYSTEM, kanboard_tools
 
 QUESTIONS = (
     "Explain in detail, in about 300 words, how RAID 1 differs from RAID 5 for a home NAS.",
@@ -38,8 +40,8 @@ def conversation(nonce: str, question: str) -> list[Message]:
     return [Message.system(f"Session {nonce}.\n{SYSTEM}"), Message.user(question)]
 
 
-async def ours(model: LocalModel, messages: list[Message]) -> Row:
-    response = await model.respond(messages, TOOLS)
+async def ours(model: LocalModel, messages: list[Message], tools: list[ToolSpec]) -> Row:
+    response = await model.respond(messages, tools)
     u = response.usage
     new = u.input_tokens - u.cached_tokens
     return {
@@ -53,12 +55,7 @@ async def ours(model: LocalModel, messages: list[Message]) -> Row:
 
 
 def raw(llm: llama_cpp.Llama, tokens: list[int], max_tokens: int) -> Row:
-    cached = 0
-    for a, b in zip(llm.input_ids[: llm.n_tokens].tolist(), tokens, strict=False):
-        if a != b:
-            break
-        cached += 1
-    cached = min(cached, len(tokens) - 1)
+    cached = min(common_prefix(evaluated(llm), tokens), len(tokens) - 1)
     started = time.perf_counter()
     first, chunks = 0.0, 0
     for chunk in llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, stream=True):
@@ -81,7 +78,7 @@ def median(rows: list[Row]) -> Row:
 
 
 async def bench(path: Path, threads: int | None, repeat: int, max_tokens: int) -> list[tuple[str, str, Row]]:
-    settings = ModelSettings(
+    settings = LlamaSettings(
         n_ctx=4096, n_threads=threads, max_tokens=max_tokens, constrained=False, n_gpu_layers=0
     )
     free = LocalModel.load(path, settings, name="ours")
@@ -89,15 +86,16 @@ async def bench(path: Path, threads: int | None, repeat: int, max_tokens: int) -
     threads = free.n_threads
     llm = llama_cpp.Llama(str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
     results: dict[tuple[str, str], list[Row]] = {}
+    tools = await kanboard_tools()
     try:
         for _ in range(repeat):
             nonce = uuid.uuid4().hex[:8]
             cold, warm = conversation(nonce, QUESTIONS[0]), conversation(nonce, QUESTIONS[1])
             for phase, messages in (("cold", cold), ("warm", warm)):
-                results.setdefault(("ours", phase), []).append(await ours(free, messages))
-                tokens = free.tokenize(free.template.render(messages, TOOLS))
+                results.setdefault(("ours", phase), []).append(await ours(free, messages, tools))
+                tokens = free.tokenize(free.template.render(messages, tools))
                 results.setdefault(("raw", phase), []).append(raw(llm, tokens, max_tokens))
-                results.setdefault(("ours+grammar", phase), []).append(await ours(bound, messages))
+                results.setdefault(("ours+grammar", phase), []).append(await ours(bound, messages, tools))
     finally:
         await free.aclose()
         await bound.aclose()

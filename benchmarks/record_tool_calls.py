@@ -18,50 +18,27 @@ from pathlib import Path
 import anyio
 
 from agent.messages import Message, ToolCall, ToolSpec
-from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
-from agent.models.toolcalls import validate_arguments
+from agent.models.llama import LocalModel
+from agent.models.settings import LlamaSettings
+from agent.toolsets.mcp import list_server_tools
+from agent.validation import check_call
+from tools.kanboard.server import build_server
+from tools.kanboard.settings import KanboardSettings
 
 SYSTEM = (Path(__file__).resolve().parents[1] / "agent" / "prompts" / "system.md").read_text()
 SYSTEM = SYSTEM.replace("{today}", "2026-11-21").replace("{timezone}", "UTC")
 
-TOOLS = [
-    ToolSpec(
-        name="kanboard__overdue_tasks",
-        description="List the tasks whose due date has passed, optionally only in one project.",
-        parameters={
-            "type": "object",
-            "properties": {"project": {"type": "string", "description": "Project name"}},
-        },
-    ),
-    ToolSpec(
-        name="kanboard__search_tasks",
-        description="Search tasks by words in their title or description.",
-        parameters={
-            "type": "object",
-            "properties": {"query": {"type": "string"}, "project": {"type": "string"}},
-            "required": ["query"],
-        },
-    ),
-    ToolSpec(
-        name="kanboard__list_projects",
-        description="List all projects with their ids.",
-        parameters={"type": "object", "properties": {}},
-    ),
-    ToolSpec(
-        name="kanboard__tasks_by_assignee",
-        description="List open tasks assigned to one person.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "assignee": {"type": "string", "description": "User name"},
-                "status": {"type": "string", "enum": ["open", "closed", "all"]},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100},
-            },
-            "required": ["assignee"],
-        },
-    ),
-]
+
+TOOL_NAMES = ("overdue_tasks", "search_tasks", "list_projects", "tasks_of")
+"""The four tools the prompts show (as the Kanboard server defines them, names left out of schemas)."""
+
+
+async def kanboard_tools() -> list[ToolSpec]:
+    """`TOOL_NAMES`, listed from the Kanboard server itself."""
+    listed = await list_server_tools({"kanboard": build_server(KanboardSettings(names="off"))})
+    by_name = {t.name: t for t in listed}
+    return [by_name[f"kanboard__{name}"] for name in TOOL_NAMES]
+
 
 QUESTIONS = [
     "Which tasks are overdue in the Homelab project?",
@@ -109,25 +86,25 @@ RECORD_CASES: dict[str, list[Message]] = {
 }
 
 
-async def record(model: LocalModel, tag: str, out: Path) -> None:
+async def record(model: LocalModel, tools: list[ToolSpec], tag: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (a script, not a server)
     for case, messages in RECORD_CASES.items():
-        response = await model.respond(messages, TOOLS)
+        response = await model.respond(messages, tools)
         (out / f"{tag}_{case}.txt").write_text(response.raw)
         print(f"{tag} {case}: {response.raw!r}")
 
 
-async def validity(model: LocalModel, tag: str) -> None:
+async def validity(model: LocalModel, tools: list[ToolSpec], tag: str) -> None:
     turns = calls = valid = 0
     started = time.perf_counter()
     for question in QUESTIONS:
-        response = await model.respond([Message.system(SYSTEM), Message.user(question)], TOOLS)
+        response = await model.respond([Message.system(SYSTEM), Message.user(question)], tools)
         turns += 1
         if response.parse_error:
             calls += 1  # a call the model meant to make but that cannot be read: invalid
         for call in response.tool_calls:
             calls += 1
-            valid += validate_arguments(call, TOOLS) is None
+            valid += check_call(call, tools) is None
     mode = "constrained" if model._settings.constrained else "free"
     print(
         f"{tag:<5} {mode:<12} questions {turns:>3}  calls {calls:>3}  valid calls {valid:>3} "
@@ -144,17 +121,18 @@ async def main() -> None:
     parser.add_argument("--validity", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    tools = await kanboard_tools()
     for spec in args.model:
         tag, _, path = spec.partition("=")
         for constrained in (False, True):
-            settings = ModelSettings(
+            settings = LlamaSettings(
                 n_ctx=4096, n_threads=args.threads, constrained=constrained, max_tokens=160
             )
             model = LocalModel.load(Path(path), settings, name=tag)
             if args.record and not constrained:
-                await record(model, tag, args.record)
+                await record(model, tools, tag, args.record)
             if args.validity:
-                await validity(model, tag)
+                await validity(model, tools, tag)
             await model.aclose()
 
 

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.app import Runtime
 from agent.config import AgentSettings, ServeSettings
-from agent.logs import configure_logging
 from agent.loop import Agent
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.scripted import ScriptedModel, Turn
@@ -38,6 +37,7 @@ from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from homelab_common.logs import configure_logging
 
 TOKEN = "benchmark-token-0123456789"
 

@@ -53,7 +53,6 @@ def serve(args: argparse.Namespace) -> None:
 
     from agent.app import Runtime
     from agent.config import AgentSettings, ServerSettings, ServeSettings
-    from agent.logs import configure_logging
     from agent.loop import Agent
     from agent.messages import Message, ToolCall, ToolSpec
     from agent.models.scripted import ScriptedModel, Turn
@@ -61,6 +60,7 @@ def serve(args: argparse.Namespace) -> None:
     from agent.serve.service import Service
     from agent.toolsets.base import Toolbox
     from agent.toolsets.mcp import MCPToolset
+    from homelab_common.logs import configure_logging
 
     configure_logging("warning")
 

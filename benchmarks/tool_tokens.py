@@ -8,7 +8,7 @@ calls neither) behind one `Toolbox`, tools prefixed `server__tool` as the agent 
 cost of a set of tools is the tokens of the rendered prompt (the default system prompt and one
 question, through the model's own chat template) with the tools, minus the same prompt without
 tools; per tool, what removing that one tool saves. Also printed: the `homelab-agent tools`
-estimate (JSON characters / 3.5). Only the vocabulary is loaded, not the weights.
+estimate (`agent.tokens.estimate_tokens` of the JSON). Only the vocabulary is loaded, not the weights.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 import anyio
 import llama_cpp
 
-from agent.logs import configure_logging
-from agent.loop import default_system_prompt
 from agent.messages import Message, ToolSpec
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import read_gguf
-from agent.toolsets.base import Toolbox
-from agent.toolsets.mcp import MCPToolset
+from agent.system_prompt import default_system_prompt
+from agent.tokens import estimate_tokens
+from agent.toolsets.mcp import list_server_tools
+from homelab_common.logs import configure_logging
 from tools.docker import DockerSettings
 from tools.docker import build_server as docker_server
 from tools.kanboard import KanboardSettings
@@ -39,18 +39,8 @@ QUESTION = "Is Kanboard running, and what is overdue on it?"
 
 async def tool_specs(writes: bool) -> list[ToolSpec]:
     """Every tool of both servers, as the agent lists them."""
-    async with anyio.create_task_group() as tg:
-        toolbox = Toolbox(
-            [
-                MCPToolset("kanboard", tg, server=kanboard_server(KanboardSettings(enable_writes=writes))),
-                MCPToolset("docker", tg, server=docker_server(DockerSettings())),
-            ]
-        )
-        try:
-            return await toolbox.list_tools()
-        finally:
-            await toolbox.aclose()
-            tg.cancel_scope.cancel()
+    kanboard = kanboard_server(KanboardSettings(enable_writes=writes))
+    return await list_server_tools({"kanboard": kanboard, "docker": docker_server(DockerSettings())})
 
 
 class Counter:
@@ -68,8 +58,9 @@ class Counter:
 
 
 def _estimate(tools: Sequence[ToolSpec]) -> int:
-    return int(
-        sum(len(json.dumps(t.model_dump(include={"name", "description", "parameters"}))) for t in tools) / 3.5
+    return sum(
+        estimate_tokens(json.dumps(t.model_dump(include={"name", "description", "parameters"})))
+        for t in tools
     )
 
 

@@ -1,6 +1,6 @@
 """Blanking secrets in structured data and in free text, the same way everywhere.
 
-Three rules, applied by our own logs (`agent.logs`) and by tool servers to text they pass on (a
+Three rules, applied by our own logs (`homelab_common.logs`) and by tool servers to text they pass on (a
 container's log lines, its health check output):
 
 - every occurrence of a known secret value becomes `***`;

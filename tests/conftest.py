@@ -22,6 +22,7 @@ import structlog
 from agent.config import AgentSettings, ServerSettings
 from agent.loop import Agent
 from agent.models.base import Model
+from agent.policy import Policy
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
 from tests.support.docker_stack import ENGINE_ENV, Stack, build_stack, engine_host, remove_stack
@@ -34,7 +35,7 @@ AgentFactory = Callable[..., AbstractAsyncContextManager[Agent]]
 
 @asynccontextmanager
 async def notes_agent(
-    model: Model, *, stdio: bool = False, timeout_s: float = 10.0, **settings: object
+    model: Model | Policy, *, stdio: bool = False, timeout_s: float = 10.0, **settings: object
 ) -> AsyncIterator[Agent]:
     """An agent whose only toolset is the notes server, in-process or as a stdio subprocess."""
     async with anyio.create_task_group() as tg:

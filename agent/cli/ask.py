@@ -17,6 +17,7 @@ from agent.loop import Session
 from agent.models.catalog import KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.settings import ModelSettings
+from agent.tokens import estimate_tokens
 from agent.trace import RunResult, render_trace
 from homelab_common.redact import redact_url
 
@@ -94,17 +95,17 @@ def tools(ctx: click.Context) -> None:
     async def main() -> None:
         async with open_toolbox(config) as toolbox:
             specs = await toolbox.list_tools()
-        total = 0
+        definitions = ""
         for spec in specs:
-            size = len(json.dumps(spec.model_dump(include={"name", "description", "parameters"})))
-            total += size
+            definitions += json.dumps(spec.model_dump(include={"name", "description", "parameters"}))
             flags = (
                 "read-only" if spec.read_only else ("WRITES" if spec.destructive is not False else "writes")
             )
             click.echo(
                 f"{spec.name:<34} {flags:<9} {spec.description.splitlines()[0] if spec.description else ''}"
             )
-        click.echo(f"{len(specs)} tools, about {int(total / 3.5)} prompt tokens of definitions", err=True)
+        tokens = estimate_tokens(definitions)
+        click.echo(f"{len(specs)} tools, about {tokens} prompt tokens of definitions", err=True)
 
     run_async(main)
 

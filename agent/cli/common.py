@@ -11,7 +11,7 @@ import click
 
 from agent.config import Config, load_config, secret_values
 from agent.exceptions import ConfigError, HomelabAgentError
-from agent.logs import configure_logging
+from homelab_common.logs import configure_logging
 
 __all__ = ["fail", "load", "run_async"]
 

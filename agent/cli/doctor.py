@@ -27,7 +27,7 @@ from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS
 from agent.models.factory import model_path
 from agent.models.hardware import GIB, CpuInfo, GpuInfo, cpu_info, fit, gpus, read_gguf
 from agent.models.recommend import N_CTX, Machine, assess, choose, probe, table
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings, ModelSettings
 from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["COMMANDS", "report_best_fit", "report_machine", "report_model"]
@@ -133,12 +133,13 @@ def doctor(ctx: click.Context, models_dir: str | None) -> None:
     try:
         config = load_config(obj.get("config_path"))
         entries, used, answering = config.models, config.used_models(), config.agent.model
-        if answering_entry(config) in entries:
-            current = entries[answering_entry(config)].source
+        entry = entries.get(answering_entry(config))
+        if isinstance(entry, LlamaSettings):
+            current = entry.source
     except ConfigError:
         entries, used, answering = {}, [], DEFAULT_MODEL
     if not entries:
-        entries, used = {DEFAULT_MODEL: ModelSettings(source=DEFAULT_MODEL)}, [DEFAULT_MODEL]
+        entries, used = {DEFAULT_MODEL: LlamaSettings(source=DEFAULT_MODEL)}, [DEFAULT_MODEL]
     cpu, found = cpu_info(), gpus()
     for line in report_machine(cpu, found):
         click.echo(line)

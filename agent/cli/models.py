@@ -18,10 +18,10 @@ from agent.cli.common import fail
 from agent.config import DEFAULT_CONFIG_PATHS, Config, load_config
 from agent.config_file import answering_entry, set_model_source
 from agent.exceptions import ConfigError, ModelError
-from agent.logs import configure_logging
 from agent.models.catalog import KNOWN_MODELS, installed, pull, verify
 from agent.models.hub import DEFAULT_ENDPOINT, Hub
 from agent.models.recommend import assess, choose, probe
+from homelab_common.logs import configure_logging
 
 __all__ = ["COMMANDS", "hub_access", "models_dir_for"]
 

@@ -1,8 +1,8 @@
 """The one interface every model implements: messages + tools in, one response out.
 
-The local llama.cpp model, the OpenAI-compatible backend, the router and the scripted test model
-all implement `Model`. The interface says nothing about prompts, templates or grammars: those are
-each backend's business.
+The llama.cpp backend, the OpenAI-compatible backend and the scripted test model implement
+`Model`; which model answers a step is the loop's policy (`agent.policy`, `agent.router`). The
+interface says nothing about prompts, templates or grammars: those are each backend's business.
 """
 
 from __future__ import annotations

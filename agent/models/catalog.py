@@ -12,7 +12,7 @@ matching record (copied in, or changed since) is hashed again before it counts a
 too, checked against the sha256 the hub reports, and must land inside the models directory;
 anything else is a path.
 
-This module does not read GGUF headers (see `hardware`) or load models (see `local`).
+This module does not read GGUF headers (see `hardware`) or load models (see `agent.models.llama`).
 """
 
 from __future__ import annotations

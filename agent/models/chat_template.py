@@ -1,10 +1,10 @@
 """Render a conversation into the exact prompt text a model was trained on.
 
 Uses the model's own chat template (GGUF `tokenizer.chat_template`) in a sandboxed jinja2
-environment, with tools passed the way Hugging Face templates expect them (`tools=[{"type":
-"function", "function": {...}}]`) and tool results in the template's tool role. Templates that know
-nothing about tools (Gemma 3, models without a template) get the tool list and the `<tool_call>`
-convention in the system message. Tool results are compacted on the way in.
+environment, with messages and tools passed the way Hugging Face templates expect them (`wire`:
+`tools=[{"type": "function", "function": {...}}]`) and tool results in the template's tool role.
+Templates that know nothing about tools (Gemma 3, models without a template) get the tool list and
+the `<tool_call>` convention in the system message. Tool results are compacted on the way in.
 
 What each family's real template needs (tests/models/data holds them): Qwen3's thinking is turned
 off (`enable_thinking=False`, an empty think block); Llama 3.1's takes one call per assistant turn
@@ -36,8 +36,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent.exceptions import ModelLoadError
 from agent.messages import Message, ToolSpec
+from agent.models.wire import compact_tool_result, message_dict, tool_dict
 
-__all__ = ["CallSyntax", "ChatTemplate", "PromptPart", "compact_tool_result"]
+__all__ = ["CallSyntax", "ChatTemplate", "PromptPart"]
 
 PromptPart = tuple[str, bool]
 """A piece of a rendered prompt, and whether its control-token text is real (the template's own)."""
@@ -77,18 +78,6 @@ def _tojson(value: Any, indent: int | None = None, **_: Any) -> str:
 
 def _raise(message: str) -> None:
     raise TemplateError(message)
-
-
-def compact_tool_result(text: str) -> str:
-    """The same tool result in fewer tokens: compact JSON, no trailing spaces, no blank-line runs."""
-    stripped = text.strip()
-    if stripped[:1] in ("{", "["):
-        try:
-            return json.dumps(json.loads(stripped), ensure_ascii=False, separators=(",", ":"))
-        except ValueError:
-            pass
-    lines = [re.sub(r"(?<=\S)[ \t]{2,}", " ", line.rstrip()) for line in stripped.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
 
 
 class ChatTemplate:
@@ -137,13 +126,7 @@ class ChatTemplate:
     def render_parts(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[PromptPart]:
         """The prompt as pieces: `(text, True)` from the template, `(text, False)` for control-token
         text that came from a message or a tool and must be tokenized as plain text."""
-        tool_dicts = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in tools
-        ]
+        tool_dicts = [tool_dict(t) for t in tools]
         if self.supports_tools:
             rendered = self._native_messages(messages)
         else:
@@ -189,7 +172,7 @@ class ChatTemplate:
 
     def _native_messages(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
         """Messages as the template's own tool support expects them, adapted to its family."""
-        rendered = [self._native_message(m) for m in messages]
+        rendered = [message_dict(m, for_template=True) for m in messages]
         if self.syntax.family == "llama3":
             rendered = _one_call_per_turn(rendered)
         if self.syntax.family == "mistral":
@@ -197,19 +180,6 @@ class ChatTemplate:
             if "[SYSTEM_PROMPT]" not in self.source:
                 rendered = _system_before_last_question(rendered)
         return rendered
-
-    def _native_message(self, message: Message) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": message.role, "content": message.content}
-        if message.tool_calls:
-            out["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                for c in message.tool_calls
-            ]
-        if message.role == "tool":
-            out["content"] = compact_tool_result(message.content)
-            out["tool_call_id"] = message.tool_call_id
-            out["name"] = message.name
-        return out
 
     def _inline_tools(self, messages: Sequence[Message], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Messages for a template without tool support: calls and results written as text."""

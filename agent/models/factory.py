@@ -12,12 +12,12 @@ from pathlib import Path
 from agent.exceptions import ConfigError, ModelNotFoundError
 from agent.models.base import Model
 from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS, resolve
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings, ModelSettings
 
 __all__ = ["build_model", "model_path"]
 
 
-def model_path(settings: ModelSettings, name: str, models_dir: Path) -> Path:
+def model_path(settings: LlamaSettings, name: str, models_dir: Path) -> Path:
     """The GGUF file a llama_cpp model entry names (it may not exist yet)."""
     source = settings.source or (name if name in KNOWN_MODELS else None)
     if source is None:
@@ -37,8 +37,6 @@ def build_model(settings: ModelSettings, name: str, models_dir: Path) -> Model:
         ModelLoadError: a file that is not a loadable GGUF, or too large for this machine.
     """
     if settings.backend == "openai":
-        if not settings.url:
-            raise ConfigError(f'models.{name}.url is required for backend = "openai"')
         from agent.models.openai_compat import OpenAICompatModel
 
         return OpenAICompatModel(
@@ -57,6 +55,6 @@ def build_model(settings: ModelSettings, name: str, models_dir: Path) -> Model:
         raise ModelNotFoundError(
             f"no model file at {path}; run `homelab-agent models pull {pull}` or fix models.{name}.source"
         )
-    from agent.models.local import LocalModel
+    from agent.models.llama import LocalModel
 
     return LocalModel.load(path, settings, name=name)

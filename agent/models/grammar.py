@@ -3,16 +3,18 @@
 `tool_grammar(tools, syntax, converter)` builds `root ::= call | answer`. `call` is one call in
 the model's own syntax (for Qwen `<tool_call>\\n{"name": "X", "arguments": {…}}\\n</tool_call>`),
 a fenced ```json block or a bare object, with a known tool name and arguments generated from
-that tool's JSON schema by llama.cpp's own converter (passed in by `local`, the one module that
-imports llama_cpp), so optional fields may be left out and no invented keys fit. `answer` is free
+that tool's JSON schema by llama.cpp's own converter (passed in by `agent.models.llama`, the one
+package that imports llama_cpp), so optional fields may be left out and no invented keys fit. `answer` is free
 text that cannot start like a call. One call per turn: small models are more reliable that way.
 
-This module builds grammar text only; it does not load models or sample (see `local`).
+This module builds grammar text only, through the converter's public methods; it does not load
+models or sample (see `agent.models.llama`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -24,8 +26,6 @@ __all__ = ["ANSWER_RULE", "SchemaConverter", "literal", "tool_grammar"]
 
 class SchemaConverter(Protocol):
     """llama.cpp's JSON-schema-to-GBNF converter (`llama_cpp.llama_grammar.SchemaConverter`)."""
-
-    _rules: dict[str, str]
 
     def resolve_refs(self, schema: dict[str, Any], url: str) -> dict[str, Any]: ...
 
@@ -44,7 +44,10 @@ ANSWER_RULE = "\n".join(
 `<t…` or a triple backtick, so a call cannot hide in the middle of an answer."""
 
 SPACE_RULE = '| " " | "\\n" [ \\t]{0,20}'
-"""Whitespace inside a call: none, one space, or a newline and indentation (pretty-printed JSON)."""
+"""Whitespace inside a call: none, one space, or a newline and indentation (pretty-printed JSON).
+It replaces the converter's own `space` rule (one optional space) in the grammar it writes."""
+
+_SPACE = re.compile(r"^space ::= .*$", re.MULTILINE)
 
 _DROP = ("$schema", "title", "examples", "default")
 
@@ -73,7 +76,6 @@ def tool_grammar(
     """
     if not tools:
         return f"root ::= answer\n{ANSWER_RULE}\n"
-    converter._rules["space"] = SPACE_RULE
     alternatives = []
     for index, tool in enumerate(tools):
         schema = _clean(tool.parameters) or {"type": "object", "properties": {}}
@@ -102,6 +104,13 @@ def tool_grammar(
         'fenced ::= "```json\\n" obj "\\n```"',
         f'obj ::= "{{" space "\\"name\\"" space ":" space ( {" | ".join(alternatives)} ){call_id} space "}}"',
         ANSWER_RULE,
-        converter.format_grammar(),
+        _with_space(converter.format_grammar()),
     ]
     return "\n".join(r for r in rules if r) + "\n"
+
+
+def _with_space(rules: str) -> str:
+    """The converter's rules with our `space` rule instead of its own."""
+    ours = f"space ::= {SPACE_RULE}"
+    replaced, n = _SPACE.subn(lambda _: ours, rules, count=1)
+    return replaced if n else f"{rules}\n{ours}"

@@ -5,8 +5,8 @@ codes, without touching the weights, in well under a second (`gguf.GGUFReader` p
 vocabulary with numpy and takes seconds). `fit` turns that plus free VRAM and RAM into a plan:
 layers to offload, the context that fits, a speed class, and advice when it does not fit.
 
-Estimates, not measurements: `doctor` shows them and `local` acts on them. This module does not
-load models (see `local`) or download them (see `catalog`).
+Estimates, not measurements: `doctor` shows them and `llama.loading` acts on them. This module does not
+load models (see `agent.models.llama`) or download them (see `catalog`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and the final answer's text is forwarded as it arrives; tool-call text never is.
 A server that answers something other than JSON or server-sent events (a login page, a proxy's
 error page) is a `ModelError` that says so. URLs in messages are shown without credentials.
 
-Not here: prompts and templates (the server's job), local inference (see `local`).
+Not here: prompts and templates (the server's job), local inference (see `agent.models.llama`).
 """
 
 from __future__ import annotations
@@ -24,30 +24,13 @@ import structlog
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
-from agent.models.chat_template import compact_tool_result
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
+from agent.models.wire import message_dict, tool_dict
 from homelab_common.redact import redact_url, redact_urls
 
 __all__ = ["OpenAICompatModel"]
 
 log = structlog.get_logger(__name__)
-
-
-def _wire_message(message: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
-            }
-            for c in message.tool_calls
-        ]
-    if message.role == "tool":
-        out["content"] = compact_tool_result(message.content)
-        out["tool_call_id"] = message.tool_call_id
-    return out
 
 
 def _native_calls(raw_calls: list[dict[str, Any]]) -> ParsedOutput:
@@ -113,19 +96,13 @@ class OpenAICompatModel:
             tools = calls
         payload: dict[str, Any] = {
             "model": self._model,
-            "messages": [_wire_message(m) for m in messages],
+            "messages": [message_dict(m) for m in messages],
             "temperature": self._temperature,
             "max_tokens": self._max_tokens,
             "stream": on_text is not None,
         }
         if tools:
-            payload["tools"] = [
-                {
-                    "type": "function",
-                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-                }
-                for t in tools
-            ]
+            payload["tools"] = [tool_dict(t) for t in tools]
             payload["tool_choice"] = tool_choice
         started = time.perf_counter()
         stream: AnswerStream | None = None

@@ -80,7 +80,7 @@ def probe(
     gpu = found[0] if found else None
     offload = True
     if gpu is not None:
-        from agent.models.local import gpu_offload_supported
+        from agent.models.llama import gpu_offload_supported
 
         offload = gpu_offload_supported()
     return Machine(

@@ -1,37 +1,66 @@
-"""How a model is configured: which weights, which backend, and how to run them.
+"""How a model is configured, per backend: which weights or which server, and how to run them.
 
-Only data here; `agent.models.factory` turns a `ModelSettings` into a running model.
+A `[models.NAME]` table is one of two kinds, told apart by `backend`:
+
+    ModelSettings
+    ├── LlamaSettings .... backend = "llama_cpp" (the default): a GGUF file run in-process
+    └── OpenAISettings ... backend = "openai": a model behind an OpenAI-compatible server
+
+Each kind forbids the other's keys, so `n_ctx` on an `openai` model is a config error naming the
+key. Only data here; `agent.models.factory` turns settings into a running model.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
 
-__all__ = ["ModelSettings"]
+__all__ = ["BACKENDS", "LlamaSettings", "ModelSettings", "OpenAISettings"]
 
 
-class ModelSettings(BaseModel):
-    """One model entry of the config's `[models.NAME]` tables."""
-
+class _Common(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["llama_cpp", "openai"] = "llama_cpp"
-    # llama_cpp: a known model name ("qwen2.5-coder-0.5b"), a path to a .gguf file, or
-    # "hf:OWNER/REPO/FILE.gguf" for a file from the Hugging Face hub.
-    source: str | None = None
-    # openai: the base URL of an OpenAI-compatible server (llama-server, Ollama, vLLM), e.g.
-    # "http://127.0.0.1:8080/v1", and the model name that server knows.
-    url: str | None = None
-    remote_model: str | None = None
-    api_key: SecretStr | None = None
-    n_ctx: int = Field(default=8192, ge=512)  # context window, tokens
-    n_threads: int | None = Field(default=None, ge=1)  # CPU threads; None = physical cores
-    n_gpu_layers: int | Literal["auto"] = "auto"  # "auto" fits layers to free VRAM; 0 = CPU only
-    flash_attn: bool | Literal["auto"] = "auto"  # "auto" = on when layers go to a GPU
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=512, ge=1)  # per model turn
-    constrained: bool = True  # grammar-constrained tool calls (llama_cpp only)
+
+
+class LlamaSettings(_Common):
+    """A GGUF model run in-process by llama.cpp."""
+
+    backend: Literal["llama_cpp"] = "llama_cpp"
+    # a known model name ("qwen2.5-coder-0.5b"), a path to a .gguf file, or "hf:OWNER/REPO/FILE.gguf"
+    # for a file from the Hugging Face hub; default: the entry's own name when it is a known model
+    source: str | None = None
+    n_ctx: int = Field(default=8192, ge=512)  # context window, tokens
+    n_threads: int | None = Field(default=None, ge=1)  # CPU threads; None = physical cores not busy
+    n_gpu_layers: int | Literal["auto"] = "auto"  # "auto" fits layers to free VRAM; 0 = CPU only
+    flash_attn: bool | Literal["auto"] = "auto"  # "auto" = on when layers go to a GPU
+    constrained: bool = True  # a grammar admits only valid tool calls or a plain answer
     cache_ram_mb: int = Field(default=512, ge=0)  # RAM for saved KV states of alternating sessions
-    timeout_s: float = Field(default=120.0, gt=0)  # per request (openai backend)
+
+
+class OpenAISettings(_Common):
+    """A model behind an OpenAI-compatible server (llama-server, Ollama, vLLM)."""
+
+    backend: Literal["openai"] = "openai"
+    url: str  # the server's base URL, e.g. "http://127.0.0.1:8080/v1"
+    remote_model: str | None = None  # the model name that server knows; default: the entry's name
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=120.0, gt=0)  # per request
+
+
+def _backend(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("backend", "llama_cpp"))
+    return str(getattr(value, "backend", "llama_cpp"))
+
+
+ModelSettings = Annotated[
+    Annotated[LlamaSettings, Tag("llama_cpp")] | Annotated[OpenAISettings, Tag("openai")],
+    Discriminator(_backend),
+]
+"""One `[models.NAME]` entry: `LlamaSettings` or `OpenAISettings`, chosen by its `backend` key."""
+
+BACKENDS = ("llama_cpp", "openai")

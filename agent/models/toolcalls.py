@@ -6,9 +6,8 @@ list of those, Llama 3 `<|python_tag|>{…}`, and Mistral `[TOOL_CALLS][…]` or
 Output that is not a call is the final answer; output that looks like a call but cannot be read
 gets a `parse_error` the model can act on. Never raises.
 
-Parsing does not check arguments against the tool's schema (`validate_arguments` does, for callers
-that want it; the agent loop validates on its own). Nothing here knows about templates, grammars
-or llama.cpp.
+Parsing does not check arguments against the tool's schema (`agent.validation.check_call` does).
+Nothing here knows about templates, grammars or llama.cpp.
 """
 
 from __future__ import annotations
@@ -16,20 +15,17 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
-from agent.messages import ToolCall, ToolSpec
+from agent.messages import ToolCall
 
 __all__ = [
     "CALL_MARKERS",
     "AnswerStream",
     "ParsedOutput",
     "parse_output",
-    "validate_arguments",
 ]
 
 CALL_MARKERS = ("<tool_call>", "<|python_tag|>", "[TOOL_CALLS]", "<function_call>")
@@ -247,27 +243,6 @@ def parse_output(
     except Exception as exc:  # never let a strange output crash the run
         return ParsedOutput(text="", error=_error(f"unexpected output ({type(exc).__name__})", hint))
     return ParsedOutput(text=raw.strip())
-
-
-def validate_arguments(call: ToolCall, tools: Sequence[ToolSpec]) -> str | None:
-    """Why `call` does not fit the tools offered (unknown name or argument, off-schema), or None."""
-    spec = next((t for t in tools if t.name == call.name), None)
-    if spec is None:
-        return f"unknown tool {call.name!r}; the tools are: {', '.join(t.name for t in tools)}"
-    properties = spec.parameters.get("properties")
-    if isinstance(properties, dict) and not spec.parameters.get("additionalProperties"):
-        unknown = sorted(set(call.arguments) - set(properties))
-        if unknown:  # schemas rarely say additionalProperties: false, but invented filters are mistakes
-            takes = ", ".join(properties) or "no arguments"
-            return f"{call.name}: unknown argument(s) {', '.join(unknown)}; it takes: {takes}"
-    try:
-        jsonschema.validate(call.arguments, spec.parameters)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "arguments"
-        return f"{call.name}: {where}: {exc.message}"
-    except jsonschema.SchemaError:
-        return None
-    return None
 
 
 class AnswerStream:

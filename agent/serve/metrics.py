@@ -96,13 +96,11 @@ class Metrics:
                 self.tool_calls.labels(call.name, "error" if call.is_error else "ok").inc()
         routes = [step.route for step in result.steps if step.route]
         if routes:
-            first, escalated = routes[0], next((r for r in routes if r.get("escalated")), None)
-            self.routes.labels(
-                str(first.get("decided", first.get("choice"))), "yes" if escalated else "no"
-            ).inc()
-            self.route_seconds.observe(float(first.get("decide_ms", 0.0)) / 1000)
-            if escalated is not None:
-                self.escalations.labels(str(escalated.get("escalation") or "other")).inc()
+            first, escalated = routes[0], next((r for r in routes if r.escalation), None)
+            self.routes.labels(first.decided, "yes" if escalated else "no").inc()
+            self.route_seconds.observe(first.decide_ms / 1000)
+            if escalated is not None and escalated.escalation is not None:
+                self.escalations.labels(escalated.escalation).inc()
 
     def observe_failure(self, error: BaseException) -> None:
         """Record a run that ended in an error."""

@@ -16,7 +16,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,10 @@ from mcp_types import CallToolResult, TextContent
 from agent.config import ServerSettings
 from agent.exceptions import ToolServerError, ToolTimeoutError
 from agent.messages import ToolResult, ToolSpec
+from agent.toolsets.base import Toolbox
 from homelab_common.redact import redact_url, redact_urls
 
-__all__ = ["MCPToolset"]
+__all__ = ["MCPToolset", "list_server_tools"]
 
 log = structlog.get_logger(__name__)
 
@@ -262,6 +263,21 @@ class MCPToolset:
     async def aclose(self) -> None:
         """Stop the server connection."""
         await self._reset()
+
+
+async def list_server_tools(servers: Mapping[str, MCPServer], *, prefix: bool = True) -> list[ToolSpec]:
+    """The tools of in-process MCP `servers` (by name), exactly as the agent lists them (`NAME__TOOL`).
+
+    For tests and benchmarks that need a server's real tool specs without hand-copying them.
+    """
+    async with anyio.create_task_group() as tg:
+        toolbox = Toolbox([MCPToolset(name, tg, server=server) for name, server in servers.items()], prefix)
+        try:
+            tools = await toolbox.list_tools()
+        finally:
+            await toolbox.aclose()
+            tg.cancel_scope.cancel()
+    return tools
 
 
 def _describe(exc: BaseException | None) -> str:

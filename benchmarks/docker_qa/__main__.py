@@ -22,11 +22,11 @@ from pathlib import Path
 import anyio
 
 from agent.config import AgentSettings
-from agent.logs import configure_logging
 from agent.models.factory import build_model
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
 from benchmarks.docker_qa.questions import QUESTIONS, pick
 from benchmarks.docker_qa.runner import Outcome, Results, run_questions
+from homelab_common.logs import configure_logging
 from tests.support.docker_stack import build_stack, engine_host, remove_stack
 
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no engine: start one with scripts/scratch-dockerd.sh, or give --docker-host")
     questions = pick(QUESTIONS, args.questions.split(",") if args.questions else ())
     label = args.label or args.model.stem
-    settings = ModelSettings(
+    settings = LlamaSettings(
         source=str(args.model.expanduser()),
         temperature=0.0,
         n_threads=args.threads,

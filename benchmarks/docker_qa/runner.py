@@ -34,7 +34,7 @@ from tools.docker import DockerSettings
 from tools.docker import build_server as docker_server
 from tools.kanboard import KanboardSettings
 from tools.kanboard import build_server as kanboard_server
-from tools.kanboard.demo import demo_transport
+from tools.kanboard_demo import demo_transport
 
 __all__ = ["Outcome", "Results", "run_questions"]
 

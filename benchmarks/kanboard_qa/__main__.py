@@ -31,10 +31,10 @@ from typing import Any
 import anyio
 
 from agent.config import AgentSettings, Config, RouterSettings, load_config
-from agent.logs import configure_logging
 from agent.messages import Message
 from agent.models.base import Model
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings, ModelSettings
+from agent.policy import Policy
 from agent.router import Router
 from benchmarks.kanboard_qa.questions import Question, pick
 from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
@@ -48,6 +48,7 @@ from benchmarks.kanboard_qa.runner import (
     run_side_by_side,
 )
 from benchmarks.kanboard_qa.suites import Suite, suites
+from homelab_common.logs import configure_logging
 from tools.kanboard.settings import KanboardSettings
 
 DEFAULT_OUT = Path("bench-out")
@@ -69,16 +70,17 @@ def model_settings(
     threads: int | None = None,
 ) -> ModelSettings:
     """Settings for `spec` (a config model name or a GGUF path) at temperature 0."""
-    base = config.models[spec] if config is not None and spec in config.models else ModelSettings(source=spec)
+    base = config.models[spec] if config is not None and spec in config.models else LlamaSettings(source=spec)
     update: dict[str, Any] = {"temperature": 0.0}
     if max_tokens is not None:
         update["max_tokens"] = max_tokens
-    if threads is not None:
-        update["n_threads"] = threads
-    if constrained is not None:
-        update["constrained"] = constrained
-    if not warm:
-        update["cache_ram_mb"] = 0
+    if isinstance(base, LlamaSettings):  # the rest are llama.cpp settings
+        if threads is not None:
+            update["n_threads"] = threads
+        if constrained is not None:
+            update["constrained"] = constrained
+        if not warm:
+            update["cache_ram_mb"] = 0
     return base.model_copy(update=update)
 
 
@@ -88,7 +90,7 @@ def build(spec: str, settings: ModelSettings, models_dir: Path) -> Model:
     try:
         from agent.models.factory import build_model
     except ImportError:  # the factory is not there yet: load the GGUF directly
-        from agent.models.local import LocalModel
+        from agent.models.llama import LocalModel
 
         return LocalModel.load(Path(spec).expanduser(), settings, name=name)
     model: Model = build_model(settings, name, models_dir)
@@ -149,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         routing = (config.router if config else RouterSettings()).model_copy(
             update={"mode": args.router_mode}
         )
-        model: Model = Router(small=small, large=large, settings=routing, router_model=small)
+        model: Model | Policy = Router(small=small, large=large, settings=routing)
     else:
         model = make(args.model)
         built = [model]
@@ -223,7 +225,7 @@ def _compare(argv: list[str]) -> int:
     config, make = _builder(args)
     alone, small, large = make(args.large), make(args.small), make(args.large)
     routing = (config.router if config else RouterSettings()).model_copy(update={"mode": "auto"})
-    router = Router(small=small, large=large, settings=routing, router_model=small)
+    router = Router(small=small, large=large, settings=routing)
     cold = "" if args.warm else " cold"
     described = {
         "small": args.small,

@@ -15,9 +15,9 @@ import httpx
 from pydantic import SecretStr
 
 from tools.kanboard.client import KanboardClient
-from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL
 from tools.kanboard.models import Column, Comment, Project, Subtask, Task, TaskLink, User
 from tools.kanboard.settings import KanboardSettings
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL
 
 __all__ = ["Board", "snapshot"]
 

@@ -73,8 +73,8 @@ def summarise(results: Results) -> Summary:
         steps=sum(o.steps for o in out) / n,
         tokens_in=tokens_in / n,
         cached_share=sum(o.cached_tokens for o in out) / tokens_in if tokens_in else 0.0,
-        small_share=(sum(r.get("choice") == "small" for r in routes) / len(routes)) if routes else None,
-        escalations=sum(any(r.get("escalated") for r in o.routes) for o in out) if routes else None,
+        small_share=(sum(r.choice == "small" for r in routes) / len(routes)) if routes else None,
+        escalations=sum(any(r.escalated for r in o.routes) for o in out) if routes else None,
         by_category=categories,
     )
 

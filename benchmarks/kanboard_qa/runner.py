@@ -30,16 +30,17 @@ from agent.exceptions import RunError
 from agent.loop import Agent
 from agent.messages import Usage
 from agent.models.base import Model
+from agent.policy import Policy
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
-from agent.trace import RunResult, Step
+from agent.trace import Route, RunResult, Step
 from benchmarks.kanboard_qa.board import snapshot
 from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
 from benchmarks.kanboard_qa.suites import SUITES, Suite
-from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL
 
 __all__ = [
     "Contender",
@@ -83,7 +84,7 @@ class Outcome(BaseModel):
     steps: int = 0
     models: list[str] = Field(default_factory=list)  # the model that answered each step
     tools: list[str] = Field(default_factory=list)  # tools called, in order
-    routes: list[dict[str, Any]] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
 
 
 class Results(BaseModel):
@@ -154,7 +155,7 @@ def _fill(outcome: Outcome, steps: Sequence[Step], duration_s: float, answer: st
 
 
 async def _ask(
-    model: Model,
+    model: Model | Policy,
     toolbox: Toolbox,
     question: Question,
     transport: httpx.AsyncBaseTransport,
@@ -193,13 +194,13 @@ class Contender:
     """One configuration in a side-by-side run: a label, its model and how to clear its caches."""
 
     label: str
-    model: Model
+    model: Model | Policy
     reset: Reset | None = None
     config: dict[str, Any] = field(default_factory=dict)
 
 
 async def run_questions(
-    model: Model,
+    model: Model | Policy,
     questions: Sequence[Question],
     *,
     label: str,

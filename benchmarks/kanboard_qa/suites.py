@@ -1,6 +1,6 @@
 """The boards the benchmark asks about: each a demo-board seed and the questions about it.
 
-`homelab` is the board the tools were developed on (`tools/kanboard/demo/seed.json`, questions in
+`homelab` is the board the tools were developed on (`tools/kanboard_demo/seed.json`, questions in
 `questions`); `household` is held out (`household`): written before the tuning started and never
 used to tune. Every report shows both. This module only pairs data with questions.
 """
@@ -15,7 +15,7 @@ import httpx
 
 from benchmarks.kanboard_qa import household
 from benchmarks.kanboard_qa.questions import QUESTIONS, Question
-from tools.kanboard.demo import DemoBoard, demo_transport, load_seed
+from tools.kanboard_demo import DemoBoard, demo_transport, load_seed
 
 __all__ = ["SUITES", "Suite", "suites"]
 

@@ -48,6 +48,34 @@ def test_a_model_reference_to_a_missing_model_fails_listing_the_known_ones(tmp_p
         load_config(path, env={})
 
 
+def test_a_llama_cpp_key_on_an_openai_model_fails_naming_the_key_and_the_backend(tmp_path: Path) -> None:
+    path = write(tmp_path, '[models.remote]\nbackend = "openai"\nurl = "http://gpu:8080/v1"\nn_ctx = 4096\n')
+    with pytest.raises(ConfigError, match=r'models\.remote\.n_ctx: not a setting of backend = "openai"'):
+        load_config(path, env={})
+
+
+def test_an_openai_model_without_a_url_fails_naming_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[models.remote]\nbackend = "openai"\n')
+    with pytest.raises(ConfigError, match=r"models\.remote\.url: Field required"):
+        load_config(path, env={})
+
+
+def test_a_model_without_a_backend_is_a_llama_cpp_model(tmp_path: Path) -> None:
+    from agent.models.settings import LlamaSettings
+
+    text = '[models.small]\nsource = "x.gguf"\nn_ctx = 4096\n[agent]\nmodel = "small"\n'
+    config = load_config(write(tmp_path, text), env={})
+    assert isinstance(config.models["small"], LlamaSettings) and config.models["small"].n_ctx == 4096
+
+
+def test_a_router_key_of_an_earlier_version_is_named_with_why_it_went(tmp_path: Path) -> None:
+    path = write(tmp_path, '[router]\nmode = "auto"\nmax_tools = 4\n')
+    with pytest.raises(
+        ConfigError, match=r"router\.max_tools: no longer a setting \(the router offers every"
+    ):
+        load_config(path, env={})
+
+
 def test_a_server_needs_exactly_one_of_command_and_url(tmp_path: Path) -> None:
     path = write(tmp_path, '[mcpServers.x]\ncommand = "a"\nurl = "http://b"\n')
     with pytest.raises(ConfigError, match=r"mcpServers\.x: Value error, give either `command`"):

@@ -7,6 +7,7 @@ import pytest
 from agent.exceptions import MaxStepsError
 from agent.messages import Message, ModelResponse, ToolCall
 from agent.models.scripted import ScriptedModel
+from agent.trace import render_trace
 from tests.conftest import AgentFactory
 
 
@@ -227,3 +228,28 @@ async def test_first_step_auto_lets_the_model_answer_without_tools(make_agent: A
     async with make_agent(model, first_step="auto") as agent:
         result = await agent.run("hi")
     assert result.answer == "Hello!" and model.requests[0].tool_choice == "auto"
+
+
+async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_answer_asked_for(
+    make_agent: AgentFactory,
+) -> None:
+    lookup = ToolCall(name="notes__get_note", arguments={"topic": "backup"})
+    model = ScriptedModel([lookup, lookup.model_copy(update={"id": "call_again"}), "Snapshots at 02:00."])
+    async with make_agent(model) as agent:
+        result = await agent.run("When do backups run?")
+    assert result.answer == "Snapshots at 02:00."
+    assert [len(s.tool_calls) for s in result.steps] == [1, 0, 0]  # run once
+    assert [c.name for c in result.steps[1].repeated] == ["notes__get_note"]  # the trace shows it
+    assert [r.tool_choice for r in model.requests] == ["required", "auto", "none"]
+    assert model.requests[2].messages == model.requests[1].messages  # the same conversation...
+    assert model.requests[2].tools == [] and model.requests[1].tools  # ...shown without tools
+    assert "repeated notes__get_note(topic='backup')" in render_trace(result)
+
+
+async def test_a_correction_is_marked_as_the_loops_own_turn(make_agent: AgentFactory) -> None:
+    broken = ModelResponse(raw="<tool_call>{", parse_error="the JSON is cut off")
+    model = ScriptedModel([broken, "02:00."])
+    async with make_agent(model) as agent:
+        await agent.run("backups?")
+    question, correction = [m for m in model.requests[1].messages if m.role == "user"]
+    assert not question.is_correction and correction.is_correction

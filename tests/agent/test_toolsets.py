@@ -113,3 +113,11 @@ async def test_tools_are_listed_again_once_the_listing_is_older_than_its_ttl() -
         assert "add_note" in {t.name for t in await fresh.list_tools()}
         await fresh.aclose()
         tg.cancel_scope.cancel()
+
+
+async def test_an_in_process_servers_tools_are_listed_as_the_agent_names_them() -> None:
+    from agent.toolsets.mcp import list_server_tools
+
+    tools = await list_server_tools({"notes": build_server()})
+    assert [t.name for t in tools][:2] == ["notes__get_note", "notes__search"]
+    assert tools[0].parameters["required"] == ["topic"]

@@ -16,7 +16,7 @@ from benchmarks.docker_qa.runner import run_questions
 from benchmarks.kanboard_qa.board import snapshot as board_snapshot
 from tests.support.docker_stack import Stack
 from tools.docker import DockerSettings
-from tools.kanboard.demo import demo_transport
+from tools.kanboard_demo import demo_transport
 
 pytestmark = pytest.mark.docker_engine
 

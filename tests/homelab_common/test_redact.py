@@ -9,6 +9,7 @@ from homelab_common import REDACTED, is_secret_key, known_secrets, scrub, scrub_
 def test_the_package_exports_exactly_the_public_names() -> None:
     assert sorted(homelab_common.__all__) == [
         "REDACTED",
+        "configure_logging",
         "is_secret_key",
         "known_secrets",
         "scrub",

@@ -15,32 +15,12 @@ import gguf
 import numpy as np
 import pytest
 
-from agent.messages import ToolSpec
-from agent.models.settings import ModelSettings
+from agent.models.settings import LlamaSettings
+from tests.support.kanboard_tools import some_kanboard_tools
 from tests.support.real_model import real_model_path
 
-KANBOARD_TOOLS = [
-    ToolSpec(
-        name="kanboard__overdue_tasks",
-        description="List the tasks whose due date has passed, optionally only in one project.",
-        parameters={
-            "type": "object",
-            "properties": {"project": {"type": "string", "description": "Project name, e.g. Homelab"}},
-        },
-    ),
-    ToolSpec(
-        name="kanboard__search_tasks",
-        description="Search tasks by words in their title or description.",
-        parameters={
-            "type": "object",
-            "properties": {
-                "query": {"type": "string", "description": "Words to look for"},
-                "project": {"type": "string", "description": "Project name"},
-            },
-            "required": ["query"],
-        },
-    ),
-]
+KANBOARD_TOOLS = some_kanboard_tools("overdue_tasks", "search_tasks")
+"""Two of the Kanboard server's real tools: one with an optional argument, one with a required one."""
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +35,9 @@ def qwen_model(qwen_path: Path) -> Iterator[Any]:
     One thread: on a shared 2-core runner, two llama.cpp threads that wait on each other are
     several times slower than one.
     """
-    from agent.models.local import LocalModel
+    from agent.models.llama import LocalModel
 
-    settings = ModelSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
+    settings = LlamaSettings(n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, n_threads=1)
     model = LocalModel.load(qwen_path, settings, name="qwen-test")
     yield model
     anyio.run(model.aclose)

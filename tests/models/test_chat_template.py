@@ -8,7 +8,8 @@ import pytest
 
 from agent.exceptions import ModelLoadError
 from agent.messages import Message, ToolCall
-from agent.models.chat_template import HERMES, LLAMA3, MISTRAL, ChatTemplate, compact_tool_result
+from agent.models.chat_template import HERMES, LLAMA3, MISTRAL, ChatTemplate
+from agent.models.wire import compact_tool_result
 from tests.models.conftest import KANBOARD_TOOLS
 
 QWEN = (Path(__file__).parent / "data" / "qwen2.5_chat_template.jinja").read_text()

@@ -12,7 +12,7 @@ import pytest
 from agent.messages import ToolSpec
 from agent.models.chat_template import HERMES, LLAMA3, MISTRAL, CallSyntax
 from agent.models.grammar import tool_grammar
-from agent.models.local import new_schema_converter
+from agent.models.llama import new_schema_converter
 from tests.models.conftest import KANBOARD_TOOLS
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -68,7 +68,9 @@ def tools_for(schema: dict[str, Any]) -> list[ToolSpec]:
 
 
 def compile_grammar(vocab: llama_cpp.Llama, text: str) -> Any:
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab._model.vocab, text.encode(), b"root")
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        llama_cpp.llama_model_get_vocab(vocab.model), text.encode(), b"root"
+    )
     assert sampler, f"llama.cpp rejected the grammar:\n{text}"
     return sampler
 
@@ -122,7 +124,7 @@ def kanboard_grammar() -> str:
         '<tool_call>\n{"name": "kanboard__overdue_tasks", "arguments": {"project": "Homelab"}}\n</tool_call>',
         '<tool_call>\n{"name": "kanboard__overdue_tasks", "arguments": {}}\n</tool_call>',
         '```json\n{\n  "name": "kanboard__search_tasks",\n  "arguments": {\n    "query": "nas"\n  }\n}\n```',
-        '{"name": "kanboard__search_tasks", "arguments": {"query": "nas", "project": "Homelab"}}',
+        '{"name": "kanboard__search_tasks", "arguments": {"query": "nas"}}',
         "Two tasks are overdue: Renew TLS certificate (alice) and Replace UPS battery.",
         "Use `kanboard` for that; a < b is fine.",
     ],

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
+from agent.config import AgentSettings
 from agent.exceptions import ContextOverflowError
-from agent.messages import Message, ToolCall
+from agent.loop import Agent
+from agent.messages import Message, ToolCall, ToolResult, ToolSpec
 from agent.models.base import Model
-from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
-from agent.models.toolcalls import validate_arguments
+from agent.models.llama import LocalModel
+from agent.models.settings import LlamaSettings
+from agent.toolsets.base import Toolbox
+from agent.validation import check_call
 from tests.models.conftest import KANBOARD_TOOLS
 
 pytestmark = pytest.mark.real_model
@@ -31,7 +36,7 @@ RESULT = '[{"id": 12, "title": "Renew TLS certificate", "due": "2026-11-18", "as
 @pytest.fixture(scope="session")
 def qwen_free_model(qwen_path: Path) -> Iterator[LocalModel]:
     """The 0.5B without the grammar (a second instance; the weights are shared through mmap)."""
-    settings = ModelSettings(
+    settings = LlamaSettings(
         n_ctx=4096, temperature=0.0, n_gpu_layers=0, max_tokens=96, constrained=False, n_threads=1
     )
     model = LocalModel.load(qwen_path, settings, name="qwen-free")
@@ -50,7 +55,7 @@ async def test_kanboard_question_gives_a_schema_valid_call_in_constrained_mode(
     response = await qwen_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS)
     assert response.parse_error is None
     assert [c.name for c in response.tool_calls] == ["kanboard__overdue_tasks"]
-    assert all(validate_arguments(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
+    assert all(check_call(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
     assert response.usage.input_tokens > 100 and response.usage.output_tokens > 5
     assert response.usage.prefill_s > 0 and response.usage.decode_s > 0
 
@@ -61,21 +66,53 @@ async def test_kanboard_question_gives_a_parsed_schema_valid_call_without_the_gr
     response = await qwen_free_model.respond([SYSTEM, QUESTION], KANBOARD_TOOLS)
     assert response.parse_error is None
     assert response.tool_calls and response.tool_calls[0].name == "kanboard__overdue_tasks"
-    assert validate_arguments(response.tool_calls[0], KANBOARD_TOOLS) is None
+    assert check_call(response.tool_calls[0], KANBOARD_TOOLS) is None
 
 
-async def test_after_a_tool_result_the_model_answers_with_a_fact_from_it(qwen_model: LocalModel) -> None:
-    messages = [
-        SYSTEM,
-        Message.user("What is the title of the overdue task in Homelab?"),
-        Message.assistant("", [CALL]),
-        Message.tool(CALL, RESULT),
-    ]
+AFTER_RESULT = [
+    SYSTEM,
+    Message.user("What is the title of the overdue task in Homelab?"),
+    Message.assistant("", [CALL]),
+    Message.tool(CALL, RESULT),
+]
+
+
+async def test_asked_for_an_answer_without_tools_after_a_result_the_model_gives_a_fact_from_it(
+    qwen_model: LocalModel,
+) -> None:
     pieces: list[str] = []
-    response = await qwen_model.respond(messages, KANBOARD_TOOLS, on_text=pieces.append)
+    response = await qwen_model.respond(AFTER_RESULT, [], on_text=pieces.append, tool_choice="none")
     assert response.tool_calls == [] and response.parse_error is None
     assert "renew tls certificate" in response.text.lower()
     assert "".join(pieces).strip() == response.text
+
+
+async def test_the_agent_on_the_real_model_runs_a_lookup_once_and_answers_from_it(
+    qwen_model: LocalModel,
+) -> None:
+    @dataclass
+    class Board:
+        name: str = "kanboard"
+        calls: list[str] = field(default_factory=list)
+
+        async def list_tools(self) -> list[ToolSpec]:
+            return [t.model_copy(update={"name": t.name.removeprefix("kanboard__")}) for t in KANBOARD_TOOLS]
+
+        async def instructions(self) -> str:
+            return ""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+            self.calls.append(name)
+            return ToolResult(text=RESULT)
+
+        async def aclose(self) -> None:
+            return None
+
+    board = Board()
+    agent = Agent(qwen_model, Toolbox([board]), AgentSettings(max_steps=4), system_prompt=SYSTEM.content)
+    result = await agent.run("What is the title of the overdue task in Homelab?")
+    assert "renew tls certificate" in result.answer.lower()
+    assert board.calls == ["overdue_tasks"]  # a repeated call is not run again (Step.repeated)
 
 
 async def test_tool_choice_none_gets_an_answer_with_the_tools_still_in_the_prompt(
@@ -126,7 +163,7 @@ async def test_two_concurrent_requests_both_succeed(qwen_model: LocalModel) -> N
 
 
 async def test_cancelling_a_request_stops_generation_and_frees_the_model(qwen_path: Path) -> None:
-    settings = ModelSettings(n_ctx=2048, max_tokens=400, constrained=False, cache_ram_mb=0, n_threads=1)
+    settings = LlamaSettings(n_ctx=2048, max_tokens=400, constrained=False, cache_ram_mb=0, n_threads=1)
     model = LocalModel.load(qwen_path, settings, name="qwen-cancel")
     try:
         story = [Message.user("Write a long story about a cat who runs a homelab.")]

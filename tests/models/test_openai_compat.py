@@ -17,7 +17,7 @@ import pytest
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ToolCall
 from agent.models.openai_compat import OpenAICompatModel
-from agent.models.toolcalls import validate_arguments
+from agent.validation import check_call
 from tests.models.conftest import KANBOARD_TOOLS
 
 QUESTION = [
@@ -245,7 +245,7 @@ async def test_a_real_llama_cpp_server_returns_a_schema_valid_tool_call(llama_se
     )
     assert response.parse_error is None, response.raw
     assert response.tool_calls, response.raw
-    assert all(validate_arguments(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
+    assert all(check_call(c, KANBOARD_TOOLS) is None for c in response.tool_calls)
     assert response.usage.input_tokens > 50
     await model.aclose()
 

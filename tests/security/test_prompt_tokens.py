@@ -12,8 +12,8 @@ import pytest
 
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.hardware import read_gguf
-from agent.models.local import LocalModel
-from agent.models.settings import ModelSettings
+from agent.models.llama import LocalModel
+from agent.models.settings import LlamaSettings
 from tests.support.real_model import real_model_path
 
 pytestmark = pytest.mark.real_model
@@ -32,7 +32,7 @@ TOOL = ToolSpec(
 def vocab_model() -> Iterator[LocalModel]:
     path = real_model_path()
     llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-    yield LocalModel(llm, read_gguf(path), ModelSettings(), name="vocab")
+    yield LocalModel(llm, read_gguf(path), LlamaSettings(), name="vocab")
     llm.close()
 
 

@@ -18,7 +18,6 @@ from starlette.routing import Route
 from agent.app import Runtime
 from agent.cli import main
 from agent.config import AgentSettings, ServerSettings, ServeSettings
-from agent.logs import configure_logging
 from agent.loop import Agent
 from agent.messages import ToolCall
 from agent.models.openai_compat import OpenAICompatModel
@@ -26,6 +25,7 @@ from agent.models.scripted import ScriptedModel
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from homelab_common.logs import configure_logging
 from tests.serve.conftest import client, running
 from tests.support.http_servers import free_port, serve_app
 

@@ -9,8 +9,8 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from agent.logs import configure_logging
 from agent.models.scripted import ScriptedModel
+from homelab_common.logs import configure_logging
 from tests.serve.conftest import GatedModel, echo, eventually, running, served
 
 ADD = ("board__add_task", {"title": "Close the garage"})

@@ -14,7 +14,6 @@ from agent.app import Runtime
 from agent.cli import main
 from agent.config import AgentSettings, ServerSettings, ServeSettings
 from agent.exceptions import ConfigError
-from agent.logs import configure_logging
 from agent.loop import Agent
 from agent.messages import ToolCall
 from agent.models.openai_compat import OpenAICompatModel
@@ -23,6 +22,7 @@ from agent.serve.auth import check_bind
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from homelab_common.logs import configure_logging
 from tests.conftest import ROOT
 from tests.security.conftest import EVIL
 from tests.serve.conftest import TOKEN, GatedModel, client, echo, eventually, running, served

@@ -16,6 +16,7 @@ from agent.loop import Agent
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, TextSink, ToolChoice
 from agent.models.scripted import ScriptedModel
+from agent.policy import Policy
 from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
@@ -68,16 +69,19 @@ def echo(messages: list[Message], tools: list[ToolSpec]) -> str:
 
 @asynccontextmanager
 async def served(
-    model: Model, *, written: list[str] | None = None, models: dict[str, Model] | None = None, **serve: Any
+    model: Model | Policy,
+    *,
+    written: list[str] | None = None,
+    models: dict[str, Model] | None = None,
+    **serve: Any,
 ) -> AsyncIterator[Service]:
-    """A `Service` whose agent uses `model` and the in-process board server."""
+    """A `Service` whose agent uses `model` (or a policy) and the in-process board server."""
     async with anyio.create_task_group() as tg:
         toolbox = Toolbox([MCPToolset("board", tg, server=build_server(written), timeout_s=10)])
         agent = Agent(model, toolbox, AgentSettings(max_steps=4), system_prompt="You help.")
         try:
-            yield Service(
-                Runtime(agent, toolbox, models or {model.name: model}), ServeSettings.model_validate(serve)
-            )
+            built = models or ({} if isinstance(model, Policy) else {model.name: model})
+            yield Service(Runtime(agent, toolbox, built), ServeSettings.model_validate(serve))
         finally:
             await toolbox.aclose()
             tg.cancel_scope.cancel()

@@ -82,14 +82,15 @@ async def test_an_in_process_client_on_the_newest_protocol_is_asked_too() -> Non
     async def accept(context: object, params: Any) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"approve": True})
 
-    model = ScriptedModel([ADD, ADD.model_copy(update={"id": "second"}), "Added twice."])
+    second = ToolCall(name="board__add_task", arguments={"title": "Dust the rack"})
+    model = ScriptedModel([ADD, second, "Added both."])
     async with (
         served(model, written=written) as service,
         Client(build_mcp_server(service), elicitation_callback=accept) as mcp,
     ):
-        result = await mcp.call_tool("ask", {"question": "Add it twice"})
-    assert written == ["Oil the fan", "Oil the fan"]  # two questions, two rounds
-    assert result.structured_content is not None and result.structured_content["answer"] == "Added twice."
+        result = await mcp.call_tool("ask", {"question": "Add both tasks"})
+    assert written == ["Oil the fan", "Dust the rack"]  # two questions, two rounds
+    assert result.structured_content is not None and result.structured_content["answer"] == "Added both."
 
 
 async def test_a_newest_protocol_client_without_elicitation_is_told_why_the_write_was_refused() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +24,18 @@ Reply = str | dict[str, Any]
 """A final answer, or {"name": ..., "arguments": {...}} for a tool call."""
 
 
+def echo(body: dict[str, Any]) -> Reply:
+    """`echo: QUESTION (N tools)`: the last user message and how many tools the request offered."""
+    question = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    return f"echo: {question} ({len(body.get('tools') or [])} tools)"
+
+
 @dataclass
 class FakeOpenAI:
-    """The replies to give, in order, and the requests seen."""
+    """The replies to give, in order (or `function` of each request body), and the requests seen."""
 
     replies: list[Reply]
+    function: Callable[[dict[str, Any]], Reply] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
@@ -45,9 +52,13 @@ class FakeOpenAI:
     async def chat(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
-        if not self.replies:
+        if self.function is not None:
+            reply = self.function(body)
+        elif self.replies:
+            reply = self.replies.pop(0)
+        else:
             return JSONResponse({"error": {"message": "no scripted replies left"}}, status_code=500)
-        message = self._message(self.replies.pop(0), len(self.requests))
+        message = self._message(reply, len(self.requests))
         usage = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
         if not body.get("stream"):
             choice = {"index": 0, "message": message, "finish_reason": "stop"}
@@ -93,9 +104,11 @@ class FakeOpenAI:
 
 
 @contextmanager
-def serve_fake_openai(replies: list[Reply]) -> Iterator[FakeOpenAI]:
+def serve_fake_openai(
+    replies: Sequence[Reply] = (), function: Callable[[dict[str, Any]], Reply] | None = None
+) -> Iterator[FakeOpenAI]:
     """Run a `FakeOpenAI` on a free loopback port for the duration of the block."""
-    fake = FakeOpenAI(list(replies))
+    fake = FakeOpenAI(list(replies), function)
     app = Starlette(
         routes=[Route("/v1/chat/completions", fake.chat, methods=["POST"]), Route("/v1/models", fake.models)]
     )

@@ -12,7 +12,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
-from agent.logs import configure_logging
+from homelab_common.logs import configure_logging
 
 from .server import build_server
 from .settings import DockerSettings

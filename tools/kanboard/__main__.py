@@ -14,9 +14,9 @@ import uvicorn
 from pydantic import ValidationError
 from starlette.applications import Starlette
 
-from agent.logs import configure_logging
+from homelab_common.logs import configure_logging
+from tools.kanboard_demo import DEMO_TOKEN, create_app
 
-from .demo import DEMO_TOKEN, create_app
 from .server import build_server
 from .settings import KanboardSettings
 

@@ -25,9 +25,10 @@ from mcp.types import ToolAnnotations
 from mcp_types import Tool as MCPTool
 from pydantic import SecretStr
 
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL, demo_transport
+
 from . import format as fmt
 from .access import Access
-from .demo import DEMO_TOKEN, DEMO_URL, demo_transport
 from .names import Names, NamesMode, with_names
 from .reads import READS, Reads
 from .settings import KanboardSettings

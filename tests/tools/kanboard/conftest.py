@@ -11,7 +11,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import SecretStr
 
 from tools.kanboard import KanboardSettings, build_server
-from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL, DemoBoard, demo_transport, load_seed
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL, DemoBoard, demo_transport, load_seed
 
 TOKEN = "s3cr3t-t0ken-do-not-leak"
 

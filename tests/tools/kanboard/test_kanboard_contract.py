@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.support.http_servers import serve_app
-from tools.kanboard.demo import DEMO_TOKEN, DemoBoard, create_app, load_seed
+from tools.kanboard_demo import DEMO_TOKEN, DemoBoard, create_app, load_seed
 
 _TOTAL = re.compile(r"\.\.\. \((\d+) items total\)")
 _CREDENTIALS = {

@@ -10,9 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from tools.kanboard import KanboardClient, KanboardSettings
-from tools.kanboard.demo import DEMO_TOKEN, DEMO_URL, DemoBoard
 from tools.kanboard.errors import KanboardRPCError
 from tools.kanboard.index import BoardIndex, Query, parse_query, snippet, stems
+from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL, DemoBoard
 
 
 @pytest.fixture

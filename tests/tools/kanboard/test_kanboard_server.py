@@ -13,8 +13,8 @@ from structlog.testing import capture_logs
 
 from tests.tools.kanboard.conftest import TOKEN, ServerFactory, text
 from tools.kanboard import KanboardSettings, build_server
-from tools.kanboard.demo import DemoBoard, demo_transport, load_seed
-from tools.kanboard.demo.app import create_app
+from tools.kanboard_demo import DemoBoard, demo_transport, load_seed
+from tools.kanboard_demo.app import create_app
 
 READ_TOOLS = {
     "list_projects",

@@ -1,9 +1,8 @@
 """structlog to stderr, console or JSON, with secrets redacted from every event.
 
-The redaction rules live in `homelab_common.redact`, shared with the tool servers (the Docker
-server passes container log lines through the same rules).
-
-Entry points call `configure_logging` once; library modules only call `structlog.get_logger`.
+Shared by the agent and the tool servers (each entry point calls `configure_logging` once; library
+modules only call `structlog.get_logger`). The redaction rules live in `homelab_common.redact`
+(the Docker server passes container log lines through the same rules).
 Stdout is left alone: it belongs to answers and to the stdio MCP transport.
 """
 
@@ -16,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from homelab_common.redact import REDACTED, is_secret_key, known_secrets, scrub
+from .redact import REDACTED, is_secret_key, known_secrets, scrub
 
 __all__ = ["REDACTED", "configure_logging", "redactor"]
 

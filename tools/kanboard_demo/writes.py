@@ -11,17 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from .board import DemoBoard, Row, as_int
-from .procedures import Caller, procedure
 from .reads import get_active_swimlanes, get_columns
+from .rpc import Caller
 
-__all__: list[str] = []
+__all__ = [
+    "close_task",
+    "create_comment",
+    "create_subtask",
+    "create_task",
+    "move_task_position",
+    "open_task",
+    "update_task",
+]
 
 
 def _assignable(board: DemoBoard, project: Row, user_id: int | None) -> bool:
     return not user_id or str(user_id) in board.members(project, assignable=True)
 
 
-@procedure("createTask")
 def create_task(
     board: DemoBoard,
     caller: Caller,
@@ -99,7 +106,6 @@ def _tag_ids(board: DemoBoard, project_id: int, names: Any) -> list[int]:
     return ids
 
 
-@procedure("updateTask")
 def update_task(
     board: DemoBoard,
     caller: Caller,
@@ -153,7 +159,6 @@ def update_task(
     return True
 
 
-@procedure("moveTaskPosition")
 def move_task_position(
     board: DemoBoard,
     caller: Caller,
@@ -182,7 +187,6 @@ def move_task_position(
     return True
 
 
-@procedure("closeTask")
 def close_task(board: DemoBoard, caller: Caller, task_id: Any) -> bool:
     task = board.task(task_id)
     if task is None:
@@ -192,7 +196,6 @@ def close_task(board: DemoBoard, caller: Caller, task_id: Any) -> bool:
     return True
 
 
-@procedure("openTask")
 def open_task(board: DemoBoard, caller: Caller, task_id: Any) -> bool:
     task = board.task(task_id)
     if task is None:
@@ -201,7 +204,6 @@ def open_task(board: DemoBoard, caller: Caller, task_id: Any) -> bool:
     return True
 
 
-@procedure("createComment")
 def create_comment(
     board: DemoBoard,
     caller: Caller,
@@ -229,7 +231,6 @@ def create_comment(
     return comment_id
 
 
-@procedure("createSubtask")
 def create_subtask(
     board: DemoBoard,
     caller: Caller,

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .board import DemoBoard
-from .procedures import Caller, ForbiddenError, InvalidParamsError, MethodNotFoundError, dispatch
+from .procedures import dispatch
+from .rpc import Caller, ForbiddenError, InvalidParamsError, MethodNotFoundError
 
 __all__ = ["create_app"]
 

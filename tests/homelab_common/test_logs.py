@@ -1,4 +1,4 @@
-"""Logging to stderr with secrets redacted."""
+"""Logging to stderr with secrets redacted, as every entry point (agent and tool servers) sets it up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from agent.logs import configure_logging
+from homelab_common.logs import configure_logging
 
 
 def test_known_secrets_and_secret_looking_keys_never_reach_the_log(

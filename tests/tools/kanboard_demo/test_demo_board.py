@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from tools.kanboard.demo import DemoBoard, load_seed
-from tools.kanboard.demo.procedures import Caller, ForbiddenError, InvalidParamsError, dispatch
-from tools.kanboard.demo.search import parse_query
+from tools.kanboard_demo import DemoBoard, load_seed
+from tools.kanboard_demo.procedures import dispatch
+from tools.kanboard_demo.rpc import Caller, ForbiddenError, InvalidParamsError
+from tools.kanboard_demo.search import parse_query
 
 APP = Caller()
 NOW = datetime(2027, 3, 10, 15, 30).timestamp()
@@ -79,3 +80,12 @@ def test_the_query_language_reads_quotes_ids_and_operators(board: DemoBoard) -> 
     )
     assert [row["id"] for row in found] == [1]
     assert dispatch(board, "searchTasks", {"project_id": 1, "query": "column:Done status:closed"}, APP)
+
+
+def test_the_procedure_table_names_every_read_and_write_function_once() -> None:
+    from tools.kanboard_demo import reads, writes
+    from tools.kanboard_demo.procedures import PROCEDURES
+
+    listed = sorted(p.fn.__name__ for p in PROCEDURES.values())
+    assert listed == sorted([*reads.__all__, *writes.__all__])
+    assert PROCEDURES["getAllProjects"].access == "admin" and PROCEDURES["getMe"].access == "user"

@@ -10,10 +10,42 @@ from __future__ import annotations
 from typing import Any
 
 from .board import DemoBoard, Row, as_int
-from .procedures import Caller, procedure
+from .rpc import Caller
 from .search import matches, parse_query
 
-__all__: list[str] = []
+__all__ = [
+    "get_active_swimlanes",
+    "get_all_categories",
+    "get_all_comments",
+    "get_all_projects",
+    "get_all_subtasks",
+    "get_all_swimlanes",
+    "get_all_task_links",
+    "get_all_tasks",
+    "get_all_users",
+    "get_assignable_users",
+    "get_board",
+    "get_color_list",
+    "get_columns",
+    "get_me",
+    "get_my_dashboard",
+    "get_my_overdue_tasks",
+    "get_my_projects",
+    "get_my_projects_list",
+    "get_overdue_tasks",
+    "get_overdue_tasks_by_project",
+    "get_project_by_id",
+    "get_project_by_name",
+    "get_project_users",
+    "get_tags_by_project",
+    "get_task",
+    "get_task_by_reference",
+    "get_task_tags",
+    "get_timezone",
+    "get_user_by_name",
+    "get_version",
+    "search_tasks",
+]
 
 
 def _id_map(items: dict[str, str]) -> dict[str, str] | list[Any]:
@@ -24,17 +56,14 @@ def _id_map(items: dict[str, str]) -> dict[str, str] | list[Any]:
 # Application -----------------------------------------------------------------------------------
 
 
-@procedure("getVersion", "any")
 def get_version(board: DemoBoard, caller: Caller) -> str:
     return board.version
 
 
-@procedure("getTimezone", "any")
 def get_timezone(board: DemoBoard, caller: Caller) -> str:
     return board.timezone
 
 
-@procedure("getColorList", "any")
 def get_color_list(board: DemoBoard, caller: Caller) -> dict[str, str]:
     return {color_id: names[0] for color_id, names in board.colors.items()}
 
@@ -42,18 +71,15 @@ def get_color_list(board: DemoBoard, caller: Caller) -> dict[str, str]:
 # Projects --------------------------------------------------------------------------------------
 
 
-@procedure("getAllProjects", "admin")
 def get_all_projects(board: DemoBoard, caller: Caller) -> list[Row]:
     return [board.project_row(p) for p in sorted(board.projects.values(), key=lambda p: p["name"].casefold())]
 
 
-@procedure("getProjectById")
 def get_project_by_id(board: DemoBoard, caller: Caller, project_id: Any) -> Row | None:
     project = board.project(project_id)
     return board.project_row(project) if project else None
 
 
-@procedure("getProjectByName", "any")
 def get_project_by_name(board: DemoBoard, caller: Caller, name: Any) -> Row | bool:
     for project in board.projects.values():
         if project["name"] == name:
@@ -61,13 +87,11 @@ def get_project_by_name(board: DemoBoard, caller: Caller, name: Any) -> Row | bo
     return False
 
 
-@procedure("getProjectUsers")
 def get_project_users(board: DemoBoard, caller: Caller, project_id: Any) -> dict[str, str] | list[Any]:
     project = board.project(project_id)
     return _id_map(board.members(project)) if project else []
 
 
-@procedure("getAssignableUsers")
 def get_assignable_users(
     board: DemoBoard, caller: Caller, project_id: Any, prepend_unassigned: bool = False
 ) -> dict[str, str] | list[Any]:
@@ -75,7 +99,6 @@ def get_assignable_users(
     return _id_map(board.members(project, assignable=True)) if project else []
 
 
-@procedure("getColumns")
 def get_columns(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     columns = [c for c in board.columns.values() if c["project_id"] == as_int(project_id)]
     return [
@@ -88,18 +111,15 @@ def _swimlane_row(lane: Row) -> Row:
     return {**{key: lane[key] for key in keys}, "task_limit": 0}
 
 
-@procedure("getAllSwimlanes")
 def get_all_swimlanes(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     lanes = [s for s in board.swimlanes.values() if s["project_id"] == as_int(project_id)]
     return [_swimlane_row(s) for s in sorted(lanes, key=lambda s: s["position"])]
 
 
-@procedure("getActiveSwimlanes")
 def get_active_swimlanes(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     return [row for row in get_all_swimlanes(board, caller, project_id) if row["is_active"]]
 
 
-@procedure("getAllCategories")
 def get_all_categories(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     rows = [c for c in board.categories.values() if c["project_id"] == as_int(project_id)]
     return [
@@ -114,13 +134,11 @@ def get_all_categories(board: DemoBoard, caller: Caller, project_id: Any) -> lis
     ]
 
 
-@procedure("getTagsByProject")
 def get_tags_by_project(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     rows = [t for t in board.tags.values() if t["project_id"] == as_int(project_id)]
     return [dict(t) for t in sorted(rows, key=lambda t: t["name"].casefold())]
 
 
-@procedure("getBoard")
 def get_board(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     project = board.project(project_id)
     if project is None:
@@ -168,13 +186,11 @@ def get_board(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
 # Tasks -----------------------------------------------------------------------------------------
 
 
-@procedure("getTask")
 def get_task(board: DemoBoard, caller: Caller, task_id: Any) -> Row | None:
     task = board.task(task_id)
     return board.task_row(task) if task else None
 
 
-@procedure("getTaskByReference")
 def get_task_by_reference(board: DemoBoard, caller: Caller, project_id: Any, reference: Any) -> Row | None:
     for task in board.tasks_of(as_int(project_id) or 0):
         if task["reference"] and task["reference"] == reference:
@@ -182,50 +198,42 @@ def get_task_by_reference(board: DemoBoard, caller: Caller, project_id: Any, ref
     return None
 
 
-@procedure("getAllTasks")
 def get_all_tasks(board: DemoBoard, caller: Caller, project_id: Any, status_id: Any = 1) -> list[Row]:
     status = as_int(status_id)
     return [board.task_row(t) for t in board.tasks_of(as_int(project_id) or 0) if t["is_active"] == status]
 
 
-@procedure("searchTasks")
 def search_tasks(board: DemoBoard, caller: Caller, project_id: Any, query: Any) -> list[Row]:
     tokens = parse_query(str(query))
     found = [t for t in board.tasks_of(as_int(project_id) or 0) if matches(board, t, tokens, caller.user_id)]
     return [board.search_row(t) for t in found]
 
 
-@procedure("getOverdueTasks", "admin")
 def get_overdue_tasks(board: DemoBoard, caller: Caller) -> list[Row]:
     tasks = sorted(board.tasks.values(), key=lambda t: t["id"])
     return [board.overdue_row(t) for t in tasks if board.is_overdue(t)]
 
 
-@procedure("getOverdueTasksByProject")
 def get_overdue_tasks_by_project(board: DemoBoard, caller: Caller, project_id: Any) -> list[Row]:
     tasks = board.tasks_of(as_int(project_id) or 0)
     return [board.overdue_row(t) for t in tasks if board.is_overdue(t)]
 
 
-@procedure("getTaskTags")
 def get_task_tags(board: DemoBoard, caller: Caller, task_id: Any) -> dict[str, str] | list[Any]:
     task = board.task(task_id)
     tags = {str(tag_id): board.tags[tag_id]["name"] for tag_id in sorted(task["tags"])} if task else {}
     return _id_map(tags)
 
 
-@procedure("getAllComments")
 def get_all_comments(board: DemoBoard, caller: Caller, task_id: Any) -> list[Row]:
     comments = [c for c in board.comments.values() if c["task_id"] == as_int(task_id)]
     return [board.comment_row(c) for c in sorted(comments, key=lambda c: c["id"])]
 
 
-@procedure("getAllSubtasks")
 def get_all_subtasks(board: DemoBoard, caller: Caller, task_id: Any) -> list[Row]:
     return [board.subtask_row(s) for s in board.subtasks_of(as_int(task_id) or 0)]
 
 
-@procedure("getAllTaskLinks")
 def get_all_task_links(board: DemoBoard, caller: Caller, task_id: Any) -> list[Row]:
     links = sorted(
         (x for x in board.links.values() if x["task_id"] == as_int(task_id)), key=lambda x: x["id"]
@@ -262,12 +270,10 @@ def get_all_task_links(board: DemoBoard, caller: Caller, task_id: Any) -> list[R
 # Users -----------------------------------------------------------------------------------------
 
 
-@procedure("getAllUsers", "admin")
 def get_all_users(board: DemoBoard, caller: Caller) -> list[Row]:
     return [board.user_row(u) for u in sorted(board.users.values(), key=lambda u: u["id"])]
 
 
-@procedure("getUserByName", "admin")
 def get_user_by_name(board: DemoBoard, caller: Caller, username: Any) -> Row | None:
     user = next((u for u in board.users.values() if u["username"] == username), None)
     return board.user_row(user) if user else None
@@ -281,7 +287,6 @@ def _me(board: DemoBoard, caller: Caller) -> int:
     return caller.user_id
 
 
-@procedure("getMe", "user")
 def get_me(board: DemoBoard, caller: Caller) -> Row:
     row = board.user_row(board.users[_me(board, caller)])
     for key in ("password", "is_admin", "is_project_admin"):
@@ -289,23 +294,19 @@ def get_me(board: DemoBoard, caller: Caller) -> Row:
     return {**row, "is_ldap_user": False, "twofactor_activated": False}
 
 
-@procedure("getMyProjects", "user")
 def get_my_projects(board: DemoBoard, caller: Caller) -> list[Row]:
     return [board.project_row(p) for p in board.projects_of(_me(board, caller))]
 
 
-@procedure("getMyProjectsList", "user")
 def get_my_projects_list(board: DemoBoard, caller: Caller) -> dict[str, str] | list[Any]:
     return _id_map({str(p["id"]): p["name"] for p in board.projects_of(_me(board, caller))})
 
 
-@procedure("getMyOverdueTasks", "user")
 def get_my_overdue_tasks(board: DemoBoard, caller: Caller) -> list[Row]:
     me = _me(board, caller)
     return [row for row in get_overdue_tasks(board, caller) if row["owner_id"] == me]
 
 
-@procedure("getMyDashboard", "user")
 def get_my_dashboard(board: DemoBoard, caller: Caller) -> list[Row]:
     me = _me(board, caller)
     mine = [

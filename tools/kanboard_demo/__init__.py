@@ -1,8 +1,11 @@
 """A demo Kanboard: a JSON-RPC server seeded with a homelab board, for trying the tools without one.
 
+An emulator of Kanboard 1.2.53's API, not part of the MCP server: the Kanboard server falls back to
+it when no KANBOARD_URL is set, and tests and benchmarks ask it instead of a real Kanboard.
 `demo_transport()` serves a fresh board in-process (through `httpx.ASGITransport`);
 `create_app()` is the same board as an ASGI app for `homelab-agent-kanboard demo`. The app token is
-"demo-token" (user `jsonrpc`); every user's password is their username.
+"demo-token" (user `jsonrpc`); every user's password is their username. The procedures it answers
+are listed in one table (`procedures.PROCEDURES`). It imports nothing of the MCP server or the agent.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from . import reads, writes  # noqa: F401  (registers the procedures)
 from .app import create_app as _create_app
 from .board import DemoBoard
 

@@ -1,0 +1,124 @@
+"""Which model answers each step, with which tools, and whether its answer stands: the loop's hook.
+
+The loop owns the run and asks a `Policy` at three points, always with a typed `RunContext` (the
+question as asked, the step, the conversation, the tools, the run's tool results with their
+`is_error` flags; corrections the loop wrote are marked on their messages):
+
+    begin(question, tools) -> RunPolicy        once, when the run starts
+    plan(ctx)             -> StepPlan          before each model turn: model, tools, tool choice,
+                                               turns hidden from the model, hold the streamed text?
+    review(ctx, plan, response) -> Rejection?  after it: None, or why the loop should ask again
+
+On a rejection the loop plans the same step again and asks once more; that second answer stands.
+`OneModel` is the default policy: one model, every tool, the first-step rule, nothing rejected.
+`agent.router.Router` is the other. A policy never reads message text to find the question, the
+step or a failed lookup, and holds nothing between runs. This module calls no model and no tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from agent.messages import Message, ModelResponse, ToolSpec
+from agent.models.base import Model, ToolChoice
+from agent.trace import Route, ToolCallRecord
+
+__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan"]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a run stands when a step is planned or reviewed."""
+
+    question: str  # as the user asked it
+    step: int  # the step being planned (1 = the run's first model turn)
+    messages: Sequence[Message]  # system prompt, earlier turns, the question, this run's turns
+    run_start: int  # index in `messages` of this run's first turn, right after the question
+    tools: Sequence[ToolSpec]  # every tool listed for this run
+    results: Sequence[ToolCallRecord]  # this run's tool results so far, oldest first
+    last_results: Sequence[ToolCallRecord]  # those of the step before this one
+    first_choice: ToolChoice  # what the first-step rule gives a model's first turn on the question
+
+    @property
+    def turns(self) -> Sequence[Message]:
+        """This run's messages after the question: calls, results, corrections."""
+        return self.messages[self.run_start :]
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """How one step is asked."""
+
+    model: Model
+    tools: Sequence[ToolSpec]  # shown in the prompt; the loop grounds the step's calls in them
+    tool_choice: ToolChoice = "auto"
+    hidden: int = 0  # this run's first `hidden` turns are not shown to the model (a fresh start)
+    hold: bool = False  # hold a streamed answer back until `review` accepts it
+    route: Route | None = None  # what the trace records about this choice
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a response was not used: a short `kind` (a metrics label) and the details."""
+
+    kind: str
+    why: str
+
+
+class RunPolicy(Protocol):
+    """The decisions of one run (it may keep state between its own steps)."""
+
+    def plan(self, ctx: RunContext) -> StepPlan:
+        """How to ask for step `ctx.step`."""
+        ...
+
+    def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
+        """None when `response` stands, else why the step should be asked again."""
+        ...
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What answers an agent's questions, if not a single model."""
+
+    @property
+    def name(self) -> str:
+        """A short name for traces and `/healthz`."""
+        ...
+
+    def begin(self, question: str, tools: Sequence[ToolSpec]) -> RunPolicy:
+        """The decisions for a new run of `question`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the policy holds (its models are closed by whoever built them)."""
+        ...
+
+
+@dataclass(frozen=True)
+class OneModel:
+    """The default policy: `model` answers every step with every tool; the first-step rule holds."""
+
+    model: Model
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.model.name
+
+    def begin(self, question: str, tools: Sequence[ToolSpec]) -> OneModel:
+        """No decision to make: the same plan every run."""
+        return self
+
+    def plan(self, ctx: RunContext) -> StepPlan:
+        """Every tool; the first step's tool choice from the first-step rule, then "auto"."""
+        return StepPlan(self.model, ctx.tools, ctx.first_choice if ctx.step == 1 else "auto")
+
+    def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
+        """Every response stands."""
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release: the model is closed by whoever built it."""

@@ -1,0 +1,50 @@
+"""The layers stay apart: the tool servers and the shared package import nothing of the agent, and
+only the llama.cpp backend imports llama_cpp.
+
+Each import runs in a fresh interpreter, so what one test imported cannot hide what another needs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHECK = """
+import importlib, sys
+importlib.import_module({module!r})
+leaked = sorted(m for m in sys.modules if m == "agent" or m.startswith("agent."))
+print(" ".join(leaked))
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["tools.kanboard.__main__", "tools.docker.__main__", "tools.kanboard_demo", "homelab_common"],
+)
+def test_a_standalone_server_and_the_shared_package_import_nothing_of_the_agent(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK.format(module=module)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "", f"{module} imports {done.stdout.strip()}"
+
+
+def test_only_the_llama_package_imports_llama_cpp() -> None:
+    importing = re.compile(r"^\s*(import llama_cpp|from llama_cpp)", re.MULTILINE)
+    found = [
+        str(path.relative_to(ROOT))
+        for folder in ("agent", "tools", "homelab_common")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if importing.search(path.read_text()) and "agent/models/llama/" not in path.as_posix()
+    ]
+    assert found == []
