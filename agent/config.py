@@ -108,6 +108,9 @@ class AgentSettings(_Strict):
     # a name from a server's closed list (an `enum`: projects, people, columns) may only be passed
     # when the conversation has named it (agent.grounding); small models otherwise guess one
     ground_arguments: bool = True
+    # after tool results, say the question again at the end of the prompt (for that turn only):
+    # small models otherwise answer the results' first line (a count) instead of the question
+    restate_question: bool = True
     # a prompt file (relative paths: to the config file's folder) used instead of the packaged one;
     # "{today}" and "{timezone}" in it are filled in for each question
     system_prompt: str | None = None

@@ -46,6 +46,7 @@ __all__ = ["Agent", "Session", "StepHook"]
 log = structlog.get_logger(__name__)
 
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
+RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 StepHook = Callable[[Step], Awaitable[None] | None]
@@ -224,6 +225,10 @@ class Agent:
         calls = None
         if self.settings.ground_arguments and plan.tools:
             calls = ground(plan.tools, [m.content for m in ctx.messages if m.role in ("user", "tool")])
+        if self.settings.restate_question and messages and messages[-1].role == "tool":
+            # for this turn only (not kept in the conversation): measured on the 1.5B over eight
+            # list questions, 8 right with it and 1 without (the rest answered with a count)
+            messages = [*messages, Message.reminder(RESTATED.format(question=ctx.question))]
         return await plan.model.respond(
             messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
         )

@@ -41,6 +41,7 @@ class Message(BaseModel):
     tool_call_id: str | None = None
     name: str | None = None  # the tool's name, on role="tool"
     is_correction: bool = False  # a user turn the loop wrote: the model's last output was unusable
+    is_reminder: bool = False  # a user turn the loop adds to one request only (the question again)
 
     @classmethod
     def system(cls, content: str) -> Message:
@@ -56,6 +57,11 @@ class Message(BaseModel):
     def correction(cls, content: str) -> Message:
         """A user turn written by the loop (not the user) about the model's unusable output."""
         return cls(role="user", content=content, is_correction=True)
+
+    @classmethod
+    def reminder(cls, content: str) -> Message:
+        """A user turn the loop adds to one request after tool results; never kept in the conversation."""
+        return cls(role="user", content=content, is_reminder=True)
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: tuple[ToolCall, ...] | list[ToolCall] = ()) -> Message:

@@ -32,7 +32,7 @@ from agent.app import Runtime
 from agent.config import AgentSettings, ServeSettings
 from agent.loop import Agent
 from agent.messages import Message, ToolCall, ToolSpec
-from agent.models.scripted import ScriptedModel, Turn
+from agent.models.scripted import ScriptedModel, Turn, latest
 from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
@@ -54,9 +54,9 @@ def _tools_server() -> MCPServer:
 
 
 def _script(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-    if messages[-1].role == "user":
+    if latest(messages).role == "user":
         return ToolCall(name="box__uptime")
-    return f"The box is {messages[-1].content}."
+    return f"The box is {latest(messages).content}."
 
 
 @dataclass

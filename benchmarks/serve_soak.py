@@ -55,7 +55,7 @@ def serve(args: argparse.Namespace) -> None:
     from agent.config import AgentSettings, ServerSettings, ServeSettings
     from agent.loop import Agent
     from agent.messages import Message, ToolCall, ToolSpec
-    from agent.models.scripted import ScriptedModel, Turn
+    from agent.models.scripted import ScriptedModel, Turn, latest
     from agent.serve.http import http_server
     from agent.serve.service import Service
     from agent.toolsets.base import Toolbox
@@ -65,9 +65,9 @@ def serve(args: argparse.Namespace) -> None:
     configure_logging("warning")
 
     def script(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-        if messages[-1].role == "user":
+        if latest(messages).role == "user":
             return ToolCall(name="kanboard__list_projects")
-        return "The board has " + messages[-1].content.splitlines()[-1][:60]
+        return "The board has " + latest(messages).content.splitlines()[-1][:60]
 
     async def main() -> None:
         model = ScriptedModel(function=script, delay_s=args.delay)

@@ -16,7 +16,7 @@ from agent.exceptions import ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
 
-__all__ = ["ScriptedModel", "ScriptedRequest", "Turn"]
+__all__ = ["ScriptedModel", "ScriptedRequest", "Turn", "latest"]
 
 Turn = str | ToolCall | list[ToolCall] | ModelResponse
 """A scripted turn: a final answer, one tool call, several in one turn, or a full response."""
@@ -30,6 +30,12 @@ class ScriptedRequest:
     tools: list[ToolSpec]
     tool_choice: ToolChoice = "auto"
     calls: list[ToolSpec] | None = None  # the calls allowed, when narrower than `tools`
+
+
+def latest(messages: Sequence[Message]) -> Message:
+    """The message a turn answers: the last one, looking past the loop's reminder (the question
+    said again after tool results), so a scripted function can ask "did a tool just answer?"."""
+    return next((m for m in reversed(messages) if not m.is_reminder), messages[-1])
 
 
 def _as_response(turn: Turn, name: str) -> ModelResponse:

@@ -6,7 +6,7 @@ import pytest
 
 from agent.exceptions import MaxStepsError
 from agent.messages import Message, ModelResponse, ToolCall
-from agent.models.scripted import ScriptedModel
+from agent.models.scripted import ScriptedModel, latest
 from agent.trace import render_trace
 from tests.conftest import AgentFactory
 
@@ -20,7 +20,7 @@ async def test_single_tool_call_result_reaches_the_model_and_the_answer_comes_ba
     async with make_agent(model) as agent:
         result = await agent.run("When do backups run?")
     assert result.answer == "Snapshots run at 02:00."
-    tool_message = model.requests[1].messages[-1]
+    tool_message = latest(model.requests[1].messages)
     assert tool_message.role == "tool"
     assert "Nightly ZFS snapshots at 02:00" in tool_message.content
     assert [c.name for c in result.steps[0].tool_calls] == ["notes__get_note"]
@@ -43,7 +43,7 @@ async def test_several_tool_calls_in_one_turn_all_run_and_keep_their_order(make_
 
 async def test_multi_step_runs_use_each_result_to_make_the_next_call(make_agent: AgentFactory) -> None:
     def script(messages: list[Message], _tools: object) -> str | ToolCall:
-        last = messages[-1]
+        last = latest(messages)
         if last.role == "user":
             return ToolCall(name="notes__search", arguments={"text": "zfs"})
         if last.name == "notes__search":
@@ -137,7 +137,7 @@ async def test_an_oversized_result_is_cut_to_the_token_budget_with_a_visible_not
         result = await agent.run("disk report")
     record = result.steps[0].tool_calls[0]
     assert record.truncated
-    seen = model.requests[1].messages[-1].content
+    seen = latest(model.requests[1].messages).content
     assert len(seen) < 200 * 4 + 300
     assert "[result cut: showing about 200 of" in seen
     assert "Ask a narrower question" in seen
@@ -253,3 +253,23 @@ async def test_a_correction_is_marked_as_the_loops_own_turn(make_agent: AgentFac
         await agent.run("backups?")
     question, correction = [m for m in model.requests[1].messages if m.role == "user"]
     assert not question.is_correction and correction.is_correction
+
+
+async def test_after_tool_results_the_question_is_said_again_for_that_turn_only(
+    make_agent: AgentFactory,
+) -> None:
+    model = ScriptedModel(
+        script=[ToolCall(name="notes__get_note", arguments={"topic": "backup"}), "Snapshots."]
+    )
+    async with make_agent(model) as agent:
+        result = await agent.run("How long are backups kept?")
+    asked = model.requests[1].messages
+    assert asked[-2].role == "tool"
+    assert asked[-1].is_reminder and asked[-1].content.endswith(": How long are backups kept?")
+    assert [m.role for m in result.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    plain = ScriptedModel(
+        script=[ToolCall(name="notes__get_note", arguments={"topic": "backup"}), "Snapshots."]
+    )
+    async with make_agent(plain, restate_question=False) as agent:
+        await agent.run("How long are backups kept?")
+    assert plain.requests[1].messages[-1].role == "tool"

@@ -12,7 +12,7 @@ from agent.config import AgentSettings, RouterSettings
 from agent.exceptions import ConfigError
 from agent.loop import Agent
 from agent.messages import Message, ModelResponse, ToolCall, ToolResult, ToolSpec
-from agent.models.scripted import ScriptedModel, Turn
+from agent.models.scripted import ScriptedModel, Turn, latest
 from agent.policy import Policy, RunContext
 from agent.router import SMALL_MAX_STEPS, Router, complexity, grounded
 from agent.trace import ToolCallRecord, render_trace
@@ -60,7 +60,7 @@ def _lookup_then_answer(tool: str, arguments: dict[str, Any], answer: Turn) -> C
     """A model that calls `tool` once, then answers."""
 
     def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-        if messages[-1].role == "tool":
+        if latest(messages).role == "tool":
             return answer
         return ToolCall(name=tool, arguments=arguments)
 

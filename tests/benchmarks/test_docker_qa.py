@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.messages import Message, ToolCall, ToolSpec
-from agent.models.scripted import ScriptedModel, Turn
+from agent.models.scripted import ScriptedModel, Turn, latest
 from benchmarks.docker_qa.engine import snapshot
 from benchmarks.docker_qa.questions import CATEGORIES, QUESTIONS, pick
 from benchmarks.docker_qa.runner import run_questions
@@ -98,9 +98,11 @@ async def test_the_list_lines_marked_with_a_state_answer_which_containers_are_in
     stack: Stack, qid: str, marker: str
 ) -> None:
     def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-        if messages[-1].role != "tool":
+        if latest(messages).role != "tool":
             return ToolCall(name="docker__list_containers", arguments={})
-        return "\n".join(line for line in messages[-1].content.splitlines() if marker in line.split(";")[0])
+        return "\n".join(
+            line for line in latest(messages).content.splitlines() if marker in line.split(";")[0]
+        )
 
     results = await run_questions(
         ScriptedModel(function=turn), pick(QUESTIONS, [qid]), docker_host=stack.host, label="m"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.messages import Message, ToolCall, ToolSpec
-from agent.models.scripted import ScriptedModel, Turn
+from agent.models.scripted import ScriptedModel, Turn, latest
 from benchmarks.kanboard_qa.board import Board, snapshot
 from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
 from benchmarks.kanboard_qa.report import load, markdown, router_verdict, summarise, write_report
@@ -57,8 +57,8 @@ def _echo(tool: str, arguments: dict[str, Any]) -> Callable[[list[Message], list
     """A model that calls `tool` and answers with its result, word for word."""
 
     def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-        if messages[-1].role == "tool":
-            return messages[-1].content
+        if latest(messages).role == "tool":
+            return latest(messages).content
         return ToolCall(name=f"kanboard__{tool}", arguments=arguments)
 
     return turn
@@ -213,7 +213,7 @@ async def test_a_side_by_side_run_asks_each_question_of_both_taking_turns_at_goi
         echo = _echo(tool, {})
 
         def turn(messages: list[Message], tools: list[ToolSpec]) -> Turn:
-            if messages[-1].role == "user":
+            if latest(messages).role == "user":
                 asked.append(tag)
             return echo(messages, tools)
 
