@@ -8,6 +8,7 @@ stderr, because stdout carries the stdio MCP protocol.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 import uvicorn
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from homelab_common.logs import configure_logging
-from tools.kanboard_demo import DEMO_TOKEN, create_app
+from tools.kanboard_demo import DEMO_TOKEN, DemoBoard, create_app, load_seed
 
 from .server import build_server
 from .settings import KanboardSettings
@@ -57,12 +58,17 @@ def main(ctx: click.Context, transport: str, host: str, port: int, log_level: st
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, show_default=True)
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve this board (a seed file shaped like the demo's seed.json) instead of the demo board.",
+)
+def demo(host: str, port: int, seed: Path | None) -> None:
     """Serve the demo board as a Kanboard JSON-RPC endpoint at http://HOST:PORT/jsonrpc.php."""
     click.echo(
         f"Demo Kanboard at http://{host}:{port}/jsonrpc.php (user jsonrpc, token {DEMO_TOKEN})", err=True
     )
-    _serve_http(create_app(), host, port)
+    _serve_http(create_app(DemoBoard(load_seed(seed))), host, port)
 
 
 def _serve_http(app: Starlette, host: str, port: int) -> None:

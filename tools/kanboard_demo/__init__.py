@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,9 +27,10 @@ DEMO_TOKEN = "demo-token"
 DEMO_URL = "http://demo-board.invalid/jsonrpc.php"
 
 
-def load_seed() -> dict[str, Any]:
-    """The demo board's data, from the packaged `seed.json`."""
-    return dict(json.loads(resources.files(__package__).joinpath("seed.json").read_text(encoding="utf-8")))
+def load_seed(path: Path | None = None) -> dict[str, Any]:
+    """A board's data: the packaged `seed.json`, or a seed file of the same shape at `path`."""
+    source = path if path is not None else resources.files(__package__).joinpath("seed.json")
+    return dict(json.loads(source.read_text(encoding="utf-8")))
 
 
 def create_app(board: DemoBoard | None = None) -> Starlette:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from mcp import Client, StdioServerParameters
 
 import tools.kanboard as kanboard
+from tests.support.http_servers import free_port
 from tests.tools.kanboard.conftest import TOKEN, text
 from tools.kanboard import build_server
 from tools.kanboard.__main__ import main
 from tools.kanboard.settings import KanboardSettings
+from tools.kanboard_demo import DEMO_TOKEN, load_seed
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -110,3 +116,28 @@ async def test_every_answer_from_the_demo_board_says_it_is_the_demo_board_and_th
     for name, answer in answers.items():
         assert answer.startswith("DEMO BOARD (no KANBOARD_URL set)"), name
         assert answer.count("DEMO BOARD") == 1, name
+
+
+def test_the_demo_command_serves_the_board_of_a_seed_file_over_http(tmp_path: Path) -> None:
+    seed = load_seed()
+    seed["projects"][0]["name"] = "Garden Shed"
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    port = free_port()
+    command = [sys.executable, "-m", "tools.kanboard", "demo", "--port", str(port), "--seed", str(path)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/jsonrpc.php"
+    request = {"jsonrpc": "2.0", "method": "getAllProjects", "id": 1}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.post(url, json=request, auth=("jsonrpc", DEMO_TOKEN), timeout=2).json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the demo board did not come up"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert [p["name"] for p in answer["result"]][:1] == ["Garden Shed"]

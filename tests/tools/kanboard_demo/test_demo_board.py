@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,13 @@ def test_the_procedure_table_names_every_read_and_write_function_once() -> None:
     listed = sorted(p.fn.__name__ for p in PROCEDURES.values())
     assert listed == sorted([*reads.__all__, *writes.__all__])
     assert PROCEDURES["getAllProjects"].access == "admin" and PROCEDURES["getMe"].access == "user"
+
+
+def test_a_seed_file_of_the_same_shape_loads_in_place_of_the_packaged_one(tmp_path: Path) -> None:
+    seed = load_seed()
+    seed["projects"][0]["name"] = "Garden Shed"
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    board = DemoBoard(load_seed(path), clock=lambda: NOW)
+    names = {row["name"] for row in dispatch(board, "getAllProjects", None, APP)}
+    assert "Garden Shed" in names and "Homelab" not in names
