@@ -74,6 +74,7 @@ class RunState:
     # tools in its prompt a small model tends to echo their descriptions instead: measured on the
     # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
     answer_only: bool = False
+    first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
 
     def __post_init__(self) -> None:
         self.run_start = len(self.messages)
@@ -135,12 +136,18 @@ class Agent:
             if state.step >= self.settings.max_steps:
                 raise MaxStepsError(self.settings.max_steps)
             state.step += 1
+            step_started = time.perf_counter()
             plan, response, model_s = await self._request(run, state, on_text)
             step = Step(
                 index=state.step,
                 model=response.model or plan.model.name,
                 model_s=model_s,
                 usage=response.usage,
+                first_token_s=(
+                    None
+                    if state.first_text_at is None or state.first_text_at < step_started
+                    else state.first_text_at - step_started
+                ),
                 text=response.text,
                 parse_error=response.parse_error,
                 route=plan.route,
@@ -174,6 +181,7 @@ class Agent:
                     steps=state.steps,
                     usage=state.usage,
                     duration_s=time.perf_counter() - started,
+                    first_token_s=None if state.first_text_at is None else state.first_text_at - started,
                     messages=state.messages,
                 )
                 log.info("agent.done", steps=state.step, seconds=round(result.duration_s, 3))
@@ -186,17 +194,24 @@ class Agent:
         started = time.perf_counter()
         ctx = state.context()
         rejected = Usage()
+
+        def forward(piece: str) -> None:
+            """Pass answer text on, noting when the first arrived (time to first token)."""
+            if state.first_text_at is None:
+                state.first_text_at = time.perf_counter()
+            if on_text is not None:
+                on_text(piece)
+
         for attempt in (1, 2):
             plan = run.plan(ctx)
             if state.answer_only:  # shown without tools: small models then answer from the results
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
-            sink = held.append if plan.hold and on_text is not None else on_text
-            response = await self._respond(plan, ctx, sink)
+            response = await self._respond(plan, ctx, held.append if plan.hold else forward)
             rejection = run.review(ctx, plan, response) if attempt == 1 else None
             if rejection is None:
-                if held and on_text is not None:
-                    on_text("".join(held))
+                if held:
+                    forward("".join(held))
                 break
             rejected += response.usage
             log.info("agent.rejected", step=state.step, model=plan.model.name, kind=rejection.kind)
