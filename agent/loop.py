@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
 RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
+RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 StepHook = Callable[[Step], Awaitable[None] | None]
@@ -243,7 +244,9 @@ class Agent:
         if self.settings.restate_question and messages and messages[-1].role == "tool":
             # for this turn only (not kept in the conversation): measured on the 1.5B over eight
             # list questions, 8 right with it and 1 without (the rest answered with a count)
-            messages = [*messages, Message.reminder(RESTATED.format(question=ctx.question))]
+            # a turn shown no tools is not invited to call one (the 0.5B then names a tool as the answer)
+            wording = RESTATED if plan.tools else RESTATED_ANSWER
+            messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
             messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
         )

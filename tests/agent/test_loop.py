@@ -241,8 +241,11 @@ async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_a
     assert [len(s.tool_calls) for s in result.steps] == [1, 0, 0]  # run once
     assert [c.name for c in result.steps[1].repeated] == ["notes__get_note"]  # the trace shows it
     assert [r.tool_choice for r in model.requests] == ["required", "auto", "none"]
-    assert model.requests[2].messages == model.requests[1].messages  # the same conversation...
+    assert model.requests[2].messages[:-1] == model.requests[1].messages[:-1]  # the same conversation...
     assert model.requests[2].tools == [] and model.requests[1].tools  # ...shown without tools
+    reminder = model.requests[2].messages[-1]  # and not invited to call one
+    assert reminder.is_reminder and "tool" not in reminder.content
+    assert reminder.content.endswith("When do backups run?")
     assert "repeated notes__get_note(topic='backup')" in render_trace(result)
 
 
