@@ -186,6 +186,8 @@ def _run(args: argparse.Namespace) -> int:
         "names": args.names,
         "prefix_cache": args.prefix_cache,
         "speculative": args.speculative,
+        "ground": args.ground,
+        "restate": args.restate,
     }
     runs: list[Results] = []
 
@@ -360,7 +362,12 @@ def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
 
 
 def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSettings:
-    return (config.agent if config else AgentSettings()).model_copy(update={"max_steps": args.max_steps})
+    update: dict[str, object] = {"max_steps": args.max_steps}
+    if args.ground is not None:
+        update["ground_arguments"] = args.ground
+    if args.restate is not None:
+        update["restate_question"] = args.restate
+    return (config.agent if config else AgentSettings()).model_copy(update=update)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -378,6 +385,15 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--names", choices=["enum", "list", "off"], default=None, help="board names in tool schemas"
+    )
+    parser.add_argument(
+        "--ground", type=_on_off, default=None, help="on|off: calls grounded in the conversation (ablation)"
+    )
+    parser.add_argument(
+        "--restate",
+        type=_on_off,
+        default=None,
+        help="on|off: the question said again after results (ablation)",
     )
     parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"
