@@ -39,9 +39,12 @@ class Runtime:
 
 def _build_models(config: Config, names: Sequence[str]) -> dict[str, Model]:
     from agent.models.factory import build_model
+    from agent.models.prefix_states import PrefixStates
 
     models_dir = Path(config.models_dir).expanduser()
-    return {name: build_model(config.models[name], name, models_dir) for name in names}
+    cache = config.prefix_cache
+    states = PrefixStates(Path(cache.dir), cache.max_mb * 1024**2) if cache.max_mb else None
+    return {name: build_model(config.models[name], name, models_dir, states) for name in names}
 
 
 def build_answering_model(config: Config) -> tuple[Model | Policy, dict[str, Model]]:

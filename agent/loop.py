@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
 RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
+RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 StepHook = Callable[[Step], Awaitable[None] | None]
@@ -74,6 +75,7 @@ class RunState:
     # tools in its prompt a small model tends to echo their descriptions instead: measured on the
     # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
     answer_only: bool = False
+    first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
 
     def __post_init__(self) -> None:
         self.run_start = len(self.messages)
@@ -135,12 +137,18 @@ class Agent:
             if state.step >= self.settings.max_steps:
                 raise MaxStepsError(self.settings.max_steps)
             state.step += 1
+            step_started = time.perf_counter()
             plan, response, model_s = await self._request(run, state, on_text)
             step = Step(
                 index=state.step,
                 model=response.model or plan.model.name,
                 model_s=model_s,
                 usage=response.usage,
+                first_token_s=(
+                    None
+                    if state.first_text_at is None or state.first_text_at < step_started
+                    else state.first_text_at - step_started
+                ),
                 text=response.text,
                 parse_error=response.parse_error,
                 route=plan.route,
@@ -174,6 +182,7 @@ class Agent:
                     steps=state.steps,
                     usage=state.usage,
                     duration_s=time.perf_counter() - started,
+                    first_token_s=None if state.first_text_at is None else state.first_text_at - started,
                     messages=state.messages,
                 )
                 log.info("agent.done", steps=state.step, seconds=round(result.duration_s, 3))
@@ -186,17 +195,24 @@ class Agent:
         started = time.perf_counter()
         ctx = state.context()
         rejected = Usage()
+
+        def forward(piece: str) -> None:
+            """Pass answer text on, noting when the first arrived (time to first token)."""
+            if state.first_text_at is None:
+                state.first_text_at = time.perf_counter()
+            if on_text is not None:
+                on_text(piece)
+
         for attempt in (1, 2):
             plan = run.plan(ctx)
             if state.answer_only:  # shown without tools: small models then answer from the results
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
-            sink = held.append if plan.hold and on_text is not None else on_text
-            response = await self._respond(plan, ctx, sink)
+            response = await self._respond(plan, ctx, held.append if plan.hold else forward)
             rejection = run.review(ctx, plan, response) if attempt == 1 else None
             if rejection is None:
-                if held and on_text is not None:
-                    on_text("".join(held))
+                if held:
+                    forward("".join(held))
                 break
             rejected += response.usage
             log.info("agent.rejected", step=state.step, model=plan.model.name, kind=rejection.kind)
@@ -228,7 +244,9 @@ class Agent:
         if self.settings.restate_question and messages and messages[-1].role == "tool":
             # for this turn only (not kept in the conversation): measured on the 1.5B over eight
             # list questions, 8 right with it and 1 without (the rest answered with a count)
-            messages = [*messages, Message.reminder(RESTATED.format(question=ctx.question))]
+            # a turn shown no tools is not invited to call one (the 0.5B then names a tool as the answer)
+            wording = RESTATED if plan.tools else RESTATED_ANSWER
+            messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
             messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
         )

@@ -104,6 +104,9 @@ class Usage(BaseModel):
     output_tokens: int = 0
     prefill_s: float = 0.0  # time to process the new prompt tokens
     decode_s: float = 0.0  # time to generate the output tokens
+    drafted_tokens: int = 0  # speculative decoding: guessed tokens checked by the model
+    accepted_tokens: int = 0  # ... and those it agreed with (output it did not generate one by one)
+    restored_tokens: int = 0  # of the cached tokens, those loaded from a saved prefix state on disk
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -112,6 +115,9 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             prefill_s=self.prefill_s + other.prefill_s,
             decode_s=self.decode_s + other.decode_s,
+            drafted_tokens=self.drafted_tokens + other.drafted_tokens,
+            accepted_tokens=self.accepted_tokens + other.accepted_tokens,
+            restored_tokens=self.restored_tokens + other.restored_tokens,
         )
 
 

@@ -50,6 +50,8 @@ class Step(BaseModel):
     model: str
     model_s: float
     usage: Usage
+    # seconds from the step's start until its first answer text was ready to stream (None: no answer)
+    first_token_s: float | None = None
     text: str = ""
     parse_error: str | None = None
     route: Route | None = None
@@ -63,6 +65,20 @@ class Step(BaseModel):
         """Seconds spent in this step's tool calls (they run concurrently, so the longest)."""
         return max((c.duration_s for c in self.tool_calls), default=0.0)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def prefill_tok_s(self) -> float:
+        """Prompt tokens evaluated per second (those not served from a cache)."""
+        new = self.usage.input_tokens - self.usage.cached_tokens
+        return round(new / self.usage.prefill_s, 1) if self.usage.prefill_s > 0 else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decode_tok_s(self) -> float:
+        """Tokens generated per second."""
+        u = self.usage
+        return round(u.output_tokens / u.decode_s, 1) if u.decode_s > 0 else 0.0
+
 
 class RunResult(BaseModel):
     """What a run returns: the answer, the steps that led to it, and the conversation."""
@@ -71,6 +87,8 @@ class RunResult(BaseModel):
     steps: list[Step]
     usage: Usage
     duration_s: float
+    # seconds from the run's start until the answer's first text was ready to stream
+    first_token_s: float | None = None
     messages: list[Message] = Field(default_factory=list, exclude=True)
 
     @property
@@ -92,8 +110,18 @@ def render_trace(result: RunResult) -> str:
         lines.append(
             f"step {step.index}  {step.model}  {step.model_s:.2f}s  "
             f"in {u.input_tokens} (cached {u.cached_tokens}) / out {u.output_tokens} tok  "
-            f"prefill {u.prefill_s:.2f}s decode {u.decode_s:.2f}s"
+            f"prefill {u.prefill_s:.2f}s ({step.prefill_tok_s:.0f} tok/s) "
+            f"decode {u.decode_s:.2f}s ({step.decode_tok_s:.1f} tok/s)"
         )
+        notes = []
+        if u.restored_tokens:
+            notes.append(f"{u.restored_tokens} prompt tokens restored from a saved prefix state")
+        if u.drafted_tokens:
+            notes.append(f"speculation: {u.accepted_tokens} of {u.drafted_tokens} guessed tokens accepted")
+        if step.first_token_s is not None:
+            notes.append(f"first answer token after {step.first_token_s:.2f}s")
+        if notes:
+            lines.append(f"  {'; '.join(notes)}")
         if step.route:
             lines.append(f"  route: {step.model} — {step.route.reason}")
         if step.parse_error:
@@ -107,8 +135,9 @@ def render_trace(result: RunResult) -> str:
             lines.append(f"  → {call.name}({args})  {call.duration_s:.2f}s{flag}")
             lines.append(f"    {_short(call.result)}")
     u = result.usage
+    first = "" if result.first_token_s is None else f"  first answer token {result.first_token_s:.2f}s"
     lines.append(
-        f"total {result.duration_s:.2f}s  model {sum(s.model_s for s in result.steps):.2f}s  "
+        f"total {result.duration_s:.2f}s{first}  model {sum(s.model_s for s in result.steps):.2f}s  "
         f"tools {result.tool_s:.2f}s  tokens in {u.input_tokens} / out {u.output_tokens}"
     )
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from pathlib import Path
 from agent.exceptions import ConfigError, ModelNotFoundError
 from agent.models.base import Model
 from agent.models.catalog import DEFAULT_MODEL, KNOWN_MODELS, resolve
+from agent.models.prefix_states import PrefixStates
 from agent.models.settings import LlamaSettings, ModelSettings
 
 __all__ = ["build_model", "model_path"]
@@ -28,8 +29,12 @@ def model_path(settings: LlamaSettings, name: str, models_dir: Path) -> Path:
     return resolve(source, models_dir.expanduser())
 
 
-def build_model(settings: ModelSettings, name: str, models_dir: Path) -> Model:
+def build_model(
+    settings: ModelSettings, name: str, models_dir: Path, states: PrefixStates | None = None
+) -> Model:
     """Load or connect the model `settings` describes; blocking for local models (seconds).
+
+    `states`: where a local model keeps its prompt's stable prefix across processes (None: nowhere).
 
     Raises:
         ConfigError: the entry lacks what its backend needs.
@@ -57,4 +62,4 @@ def build_model(settings: ModelSettings, name: str, models_dir: Path) -> Model:
         )
     from agent.models.llama import LocalModel
 
-    return LocalModel.load(path, settings, name=name)
+    return LocalModel.load(path, settings, name=name, states=states)

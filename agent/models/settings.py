@@ -39,6 +39,10 @@ class LlamaSettings(_Common):
     flash_attn: bool | Literal["auto"] = "auto"  # "auto" = on when layers go to a GPU
     constrained: bool = True  # a grammar admits only valid tool calls or a plain answer
     cache_ram_mb: int = Field(default=512, ge=0)  # RAM for saved KV states of alternating sessions
+    # "prompt_lookup": guess the next tokens from the prompt (answers quote tool results) and check
+    # the guesses in one batch; the output is the same as with "off" (temperature 0 only)
+    speculative: Literal["prompt_lookup", "off"] = "prompt_lookup"
+    draft_tokens: int = Field(default=8, ge=1, le=64)  # most guesses checked in one batch
 
 
 class OpenAISettings(_Common):

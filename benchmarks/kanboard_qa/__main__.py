@@ -10,7 +10,9 @@
 A model is a name from the config's `[models]` (with --config) or a path to a GGUF file; it runs at
 temperature 0. `--warm off` clears the model's KV and prompt caches before every question: through
 the model's `reset()`/`clear_cache()` when it has one, else by turning its saved-state cache off
-and sending a throwaway one-line request, which evicts the cached prompt. Each run writes
+and sending a throwaway one-line request, which evicts the cached prompt. A local model's `reset()`
+leaves it as a new process finds it: the stable prefix saved on disk (`--prefix-cache`, default
+the config's `[prefix_cache]`) is still there, as it is for a one-shot `homelab-agent ask`. Each run writes
 LABEL.json, LABEL.md and LABEL.png into --out. `--board` picks the boards asked (default: all of
 them, each in its own rows: `homelab`, the board the tools were developed on, and `household`, held
 out and never used for tuning). `compare SMALL LARGE` runs always-LARGE (all tools)
@@ -30,9 +32,10 @@ from typing import Any
 
 import anyio
 
-from agent.config import AgentSettings, Config, RouterSettings, load_config
+from agent.config import AgentSettings, Config, PrefixCacheSettings, RouterSettings, load_config
 from agent.messages import Message
 from agent.models.base import Model
+from agent.models.prefix_states import PrefixStates
 from agent.models.settings import LlamaSettings, ModelSettings
 from agent.policy import Policy
 from agent.router import Router
@@ -68,6 +71,7 @@ def model_settings(
     warm: bool,
     max_tokens: int | None = None,
     threads: int | None = None,
+    speculative: str | None = None,
 ) -> ModelSettings:
     """Settings for `spec` (a config model name or a GGUF path) at temperature 0."""
     base = config.models[spec] if config is not None and spec in config.models else LlamaSettings(source=spec)
@@ -79,22 +83,30 @@ def model_settings(
             update["n_threads"] = threads
         if constrained is not None:
             update["constrained"] = constrained
+        if speculative is not None:
+            update["speculative"] = speculative
         if not warm:
             update["cache_ram_mb"] = 0
     return base.model_copy(update=update)
 
 
-def build(spec: str, settings: ModelSettings, models_dir: Path) -> Model:
-    """A running model for `spec`."""
+def build(spec: str, settings: ModelSettings, models_dir: Path, states: PrefixStates | None = None) -> Model:
+    """A running model for `spec`; a local one keeps its stable prompt prefix in `states`."""
     name = Path(spec).stem if spec.endswith(".gguf") else spec
-    try:
-        from agent.models.factory import build_model
-    except ImportError:  # the factory is not there yet: load the GGUF directly
-        from agent.models.llama import LocalModel
+    from agent.models.factory import build_model
 
-        return LocalModel.load(Path(spec).expanduser(), settings, name=name)
-    model: Model = build_model(settings, name, models_dir)
+    model: Model = build_model(settings, name, models_dir, states)
     return model
+
+
+def prefix_states(value: str | None, config: Config | None) -> PrefixStates | None:
+    """The prefix-state files a run uses: --prefix-cache DIR, "off", or the config's (default) one."""
+    if value == "off":
+        return None
+    cache = config.prefix_cache if config else PrefixCacheSettings()
+    if value is not None:
+        cache = cache.model_copy(update={"dir": value})
+    return PrefixStates(Path(cache.dir), cache.max_mb * 1024**2) if cache.max_mb else None
 
 
 def cold_reset(models: list[Model]) -> Reset:
@@ -172,6 +184,10 @@ def _run(args: argparse.Namespace) -> int:
         "max_tokens": args.max_tokens,
         "threads": args.threads,
         "names": args.names,
+        "prefix_cache": args.prefix_cache,
+        "speculative": args.speculative,
+        "ground": args.ground,
+        "restate": args.restate,
     }
     runs: list[Results] = []
 
@@ -308,6 +324,7 @@ def _builder(args: argparse.Namespace) -> tuple[Config | None, Callable[[str], M
     """The config named by --config, and a function building a model by spec with the run's options."""
     config = load_config(args.config) if args.config else None
     models_dir = Path(config.models_dir if config else "~/.cache/homelab-agent/models").expanduser()
+    states = prefix_states(args.prefix_cache, config)
 
     def make(spec: str) -> Model:
         settings = model_settings(
@@ -317,8 +334,9 @@ def _builder(args: argparse.Namespace) -> tuple[Config | None, Callable[[str], M
             warm=args.warm,
             max_tokens=args.max_tokens,
             threads=args.threads,
+            speculative=args.speculative,
         )
-        return build(spec, settings, models_dir)
+        return build(spec, settings, models_dir, states)
 
     return config, make
 
@@ -344,7 +362,12 @@ def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
 
 
 def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSettings:
-    return (config.agent if config else AgentSettings()).model_copy(update={"max_steps": args.max_steps})
+    update: dict[str, object] = {"max_steps": args.max_steps}
+    if args.ground is not None:
+        update["ground_arguments"] = args.ground
+    if args.restate is not None:
+        update["restate_question"] = args.restate
+    return (config.agent if config else AgentSettings()).model_copy(update=update)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -364,6 +387,15 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--names", choices=["enum", "list", "off"], default=None, help="board names in tool schemas"
     )
     parser.add_argument(
+        "--ground", type=_on_off, default=None, help="on|off: calls grounded in the conversation (ablation)"
+    )
+    parser.add_argument(
+        "--restate",
+        type=_on_off,
+        default=None,
+        help="on|off: the question said again after results (ablation)",
+    )
+    parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"
     )
     parser.add_argument("--max-steps", type=int, default=6, help="model turns per question")
@@ -374,6 +406,17 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=None, help="CPU threads per model; default: the model's (idle cores)"
     )
     parser.add_argument("--config", type=Path, help="homelab-agent config (models, router, agent settings)")
+    parser.add_argument(
+        "--prefix-cache",
+        default=None,
+        help="DIR for saved prompt-prefix KV states, or off; default: the config's [prefix_cache]",
+    )
+    parser.add_argument(
+        "--speculative",
+        choices=["prompt_lookup", "off"],
+        default=None,
+        help="speculative decoding of local models; default: the model's setting",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 

@@ -74,6 +74,7 @@ class Outcome(BaseModel):
     invalid: list[str] = Field(default_factory=list)
     write_problems: list[str] = Field(default_factory=list)
     latency_s: float = 0.0
+    first_token_s: float | None = None  # until the answer's first text was ready to stream
     prefill_s: float = 0.0
     decode_s: float = 0.0
     tool_s: float = 0.0
@@ -174,6 +175,7 @@ async def _ask(
     _fill(outcome, steps, time.perf_counter() - started, result.answer if result else "")
     if result is not None:
         outcome.latency_s = result.duration_s
+        outcome.first_token_s = result.first_token_s
     partial = result or RunResult(answer="", steps=steps, usage=Usage(), duration_s=outcome.latency_s)
     score = score_answer(outcome.answer, truth, partial)
     outcome.correct = score.correct and outcome.error is None

@@ -76,6 +76,24 @@ def test_a_router_key_of_an_earlier_version_is_named_with_why_it_went(tmp_path: 
         load_config(path, env={})
 
 
+def test_the_prefix_cache_is_on_by_default_bounded_to_one_gib_and_strict(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""), env={})
+    assert config.prefix_cache.max_mb == 1024 and config.prefix_cache.dir.endswith("prefix-states")
+    off = load_config(write(tmp_path, '[prefix_cache]\nmax_mb = 0\ndir = "/tmp/states"\n'), env={})
+    assert off.prefix_cache.max_mb == 0
+    with pytest.raises(ConfigError, match=r"prefix_cache.size_mb: unknown key"):
+        load_config(write(tmp_path, "[prefix_cache]\nsize_mb = 10\n"), env={})
+
+
+def test_speculative_decoding_is_prompt_lookup_by_default_and_only_a_known_kind(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[models.m]\nsource = "x.gguf"\n[agent]\nmodel = "m"\n'), env={})
+    model = config.models["m"]
+    assert model.backend == "llama_cpp" and model.speculative == "prompt_lookup"
+    bad = '[models.m]\nsource = "x.gguf"\nspeculative = "draft_model"\n[agent]\nmodel = "m"\n'
+    with pytest.raises(ConfigError, match=r"models.m.*speculative"):
+        load_config(write(tmp_path, bad), env={})
+
+
 def test_a_server_needs_exactly_one_of_command_and_url(tmp_path: Path) -> None:
     path = write(tmp_path, '[mcpServers.x]\ncommand = "a"\nurl = "http://b"\n')
     with pytest.raises(ConfigError, match=r"mcpServers\.x: Value error, give either `command`"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.exceptions import MaxStepsError
-from agent.messages import Message, ModelResponse, ToolCall
+from agent.messages import Message, ModelResponse, ToolCall, Usage
 from agent.models.scripted import ScriptedModel, latest
 from agent.trace import render_trace
 from tests.conftest import AgentFactory
@@ -241,8 +241,11 @@ async def test_a_call_repeated_from_earlier_in_the_run_is_not_run_again_and_an_a
     assert [len(s.tool_calls) for s in result.steps] == [1, 0, 0]  # run once
     assert [c.name for c in result.steps[1].repeated] == ["notes__get_note"]  # the trace shows it
     assert [r.tool_choice for r in model.requests] == ["required", "auto", "none"]
-    assert model.requests[2].messages == model.requests[1].messages  # the same conversation...
+    assert model.requests[2].messages[:-1] == model.requests[1].messages[:-1]  # the same conversation...
     assert model.requests[2].tools == [] and model.requests[1].tools  # ...shown without tools
+    reminder = model.requests[2].messages[-1]  # and not invited to call one
+    assert reminder.is_reminder and "tool" not in reminder.content
+    assert reminder.content.endswith("When do backups run?")
     assert "repeated notes__get_note(topic='backup')" in render_trace(result)
 
 
@@ -273,3 +276,31 @@ async def test_after_tool_results_the_question_is_said_again_for_that_turn_only(
     async with make_agent(plain, restate_question=False) as agent:
         await agent.run("How long are backups kept?")
     assert plain.requests[1].messages[-1].role == "tool"
+
+
+async def test_the_trace_says_when_the_first_answer_token_came_also_without_a_listener(
+    make_agent: AgentFactory,
+) -> None:
+    lookup = ToolCall(name="notes__get_note", arguments={"topic": "backup"})
+    model = ScriptedModel([lookup, "Snapshots run at 02:00."], delay_s=0.01)
+    async with make_agent(model) as agent:
+        result = await agent.run("When do backups run?")  # no on_text, as in the benchmarks
+    call_step, answer_step = result.steps
+    assert call_step.first_token_s is None  # a tool call streams no answer
+    assert answer_step.first_token_s is not None and answer_step.first_token_s <= answer_step.model_s
+    assert result.first_token_s is not None
+    assert call_step.model_s <= result.first_token_s <= result.duration_s
+    assert f"first answer token {result.first_token_s:.2f}s" in render_trace(result)
+
+
+async def test_the_trace_gives_tokens_per_second_of_each_step(make_agent: AgentFactory) -> None:
+    answer = ModelResponse(
+        text="Snapshots run at 02:00.",
+        usage=Usage(input_tokens=300, cached_tokens=100, output_tokens=40, prefill_s=2.0, decode_s=4.0),
+    )
+    async with make_agent(ScriptedModel([answer]), first_step="auto") as agent:
+        result = await agent.run("When do backups run?")
+    (step,) = result.steps
+    assert (step.prefill_tok_s, step.decode_tok_s) == (100.0, 10.0)
+    assert "prefill 2.00s (100 tok/s) decode 4.00s (10.0 tok/s)" in render_trace(result)
+    assert result.model_dump(mode="json")["steps"][0]["decode_tok_s"] == 10.0  # also in --json and serve

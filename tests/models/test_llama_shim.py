@@ -63,3 +63,49 @@ def test_recording_a_restored_state_and_rewinding_move_the_evaluated_tokens(
     shim.rewind(vocab_only, 1)
     assert shim.evaluated(vocab_only) == [5]
     shim.rewind(vocab_only, 0)
+
+
+@pytest.fixture(scope="module")
+def small_llama() -> Iterator[llama_cpp.Llama]:
+    llm = llama_cpp.Llama(model_path=str(real_model_path()), n_ctx=256, n_threads=1, verbose=False)
+    yield llm
+    llm.close()
+
+
+def _argmax(llm: llama_cpp.Llama, i: int) -> int:
+    row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, i), shape=(llm.n_vocab(),))
+    return int(np.argmax(row))
+
+
+@pytest.mark.real_model
+def test_a_batch_gives_each_position_the_logits_one_by_one_evaluation_gives(
+    small_llama: llama_cpp.Llama,
+) -> None:
+    tokens = small_llama.tokenize(b"The quick brown fox jumps over the lazy dog. The quick brown fox")
+    small_llama.reset()
+    small_llama.eval(tokens[:6])
+    batch = shim.Batch(8)
+    try:
+        shim.decode_all(small_llama, batch, tokens[6:11])
+        assert shim.evaluated(small_llama) == tokens[:11]
+        batched = [_argmax(small_llama, i) for i in range(5)]
+    finally:
+        batch.close()
+    shim.truncate(small_llama, 6)
+    memory = llama_cpp.llama_get_memory(small_llama.ctx)
+    assert shim.evaluated(small_llama) == tokens[:6]
+    assert llama_cpp.llama_memory_seq_pos_max(memory, 0) == 5  # the KV cache was cut back too
+    one_by_one = []
+    for token in tokens[6:11]:
+        small_llama.eval([token])
+        one_by_one.append(_argmax(small_llama, -1))
+    assert batched == one_by_one
+
+
+def test_a_batch_refuses_more_tokens_than_it_holds() -> None:
+    batch = shim.Batch(2)
+    try:
+        with pytest.raises(ValueError, match="1 to 2 tokens"):
+            batch.fill([1, 2, 3], 0)
+    finally:
+        batch.close()

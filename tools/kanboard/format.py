@@ -121,17 +121,24 @@ def _quote(text: str) -> str:
 def projects(
     items: Sequence[Project], open_tasks: Mapping[int, list[Task]], now: datetime, demo: bool
 ) -> str:
-    """The projects overview: name, open and overdue counts, description."""
+    """The projects overview, most overdue first (then most open): name, counts, description.
+
+    The order answers "which project is furthest behind" on its first line, and the number of
+    projects comes last, so a small model does not answer "how many tasks" with it."""
     lines = [DEMO_BANNER] if demo else []
-    lines.append(f"{len(items)} project{'s' if len(items) != 1 else ''}:")
+    lines.append("Projects, most overdue first (open tasks, overdue tasks):")
+    rows = []
     for project in items:
         tasks = open_tasks.get(project.id, [])
         late = sum(1 for task in tasks if task.date_due is not None and task.date_due <= now)
+        rows.append((late, len(tasks), project))
+    for late, opened, project in sorted(rows, key=lambda row: (-row[0], -row[1], row[2].name.casefold())):
         state = "" if project.is_active else ", inactive"
-        line = f"- {project.name} (#{project.id}{state}): {len(tasks)} open, {late} overdue"
+        line = f"- {project.name} (#{project.id}{state}): {opened} open, {late} overdue"
         if project.description:
             line += f". {project.description.strip().splitlines()[0]}"
         lines.append(line)
+    lines.append(f"({count(len(items), 'project')})")
     return "\n".join(lines)
 
 
@@ -241,7 +248,8 @@ def task_detail(
             lines.append(f"- {link.label} #{link.task_id} {link.title}{about}")
     if comments:  # newest first: "the latest comment" is the one people ask about
         lines.append(f"Comments ({len(comments)}, newest first):")
-        for comment in reversed(comments):
+        newest = sorted(comments, key=lambda c: c.date_creation.timestamp() if c.date_creation else 0.0)
+        for comment in reversed(newest):
             lines.append(
                 f"- {comment.name or comment.username or 'someone'}, {date(comment.date_creation, tz)}:"
             )

@@ -25,6 +25,7 @@ __all__ = ["READS", "Reads"]
 _EVERY_PROJECT = {"", "all", "any", "*", "all projects", "every project", "everything", "none"}
 _LISTED = 25  # task lines in one answer
 _CLEAR_LEAD = 1.25  # the best match is shown in full when it scores this much above the next
+_OTHERS = 3  # matches listed after a best match shown in full, if they score half as well
 
 
 class Reads:
@@ -265,21 +266,18 @@ def _search_answer(index: BoardIndex, query: Query, asked: str) -> str:
         )
         return fmt.task_list(f'Open tasks matching "{asked}"', shown, index.tz, index.now, note=note)
     best, rest = hits[0], hits[1:]
-    lines: list[str] = []
-    if not rest or best.score >= _CLEAR_LEAD * rest[0].score:
-        lines += [
-            f'Best match for "{asked}" ({fmt.count(len(hits), "task")} match):',
-            _detail(best.entry, index),
-        ]
-        others = rest
-        if rest:
-            lines.append("Other matches:")
-    else:
-        lines.append(f'{len(hits)} tasks match "{asked}", best first:')
-        others = hits
-    listed = [h for h in others if h.entry.is_open or h is best or query.status != "all"][:_LISTED]
-    lines += [_hit_line(h, query, index) for h in listed]
-    return "\n".join(lines) + _closed_note(sum(h not in listed and not h.entry.is_open for h in others))
+    if not rest or best.score >= _CLEAR_LEAD * rest[0].score:  # one clear answer: it, in full
+        close = [h for h in rest if h.entry.is_open and h.score >= best.score / 2][:_OTHERS]
+        lines = [f'Best match for "{asked}":', _detail(best.entry, index)]
+        if close:
+            lines += ["Other matches:", *(_hit_line(h, query, index) for h in close)]
+        more = len(rest) - len(close)
+        if more:
+            lines.append(f"({fmt.count(more, 'weaker match')} not shown.)")
+        return "\n".join(lines)
+    listed = [h for h in hits if h.entry.is_open or h is best or query.status != "all"][:_LISTED]
+    lines = [f'{len(hits)} tasks match "{asked}", best first:', *(_hit_line(h, query, index) for h in listed)]
+    return "\n".join(lines) + _closed_note(sum(h not in listed and not h.entry.is_open for h in hits))
 
 
 def _closed_note(closed: int) -> str:

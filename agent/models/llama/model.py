@@ -2,9 +2,12 @@
 
 A turn renders the conversation with the model's own chat template (only the template's own control
 tokens are tokenized as such: control-token text inside questions, answers, tool results and tool
-definitions is tokenized as text), reuses what the KV cache already holds (`kv_cache`), samples
-until the end of the turn (`sampler`), with a grammar in constrained mode (`grammars`), and parses
-the output into calls or an answer (`agent.models.toolcalls`). One lock per model: concurrent
+definitions is tokenized as text), reuses what the KV cache already holds or a file saved of the
+prompt's stable prefix (`kv_cache`; the stable prefix is what the prompt shares with any other
+question after the same system message and tools), generates until the end of the turn
+(`decoding`: speculatively, with guesses looked up in the prompt, unless `speculative = "off"`),
+picking tokens with a grammar in constrained mode (`sampler`, `grammars`), and parses the output
+into calls or an answer (`agent.models.toolcalls`). One lock per model: concurrent
 requests queue; generation runs in a worker thread that stops at the next token when the caller is
 cancelled.
 
@@ -15,8 +18,11 @@ loop's business. Not here: loading (`loading`), templates (`chat_template`).
 from __future__ import annotations
 
 import codecs
+import hashlib
+import itertools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +32,6 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 import llama_cpp
-import numpy as np
 import structlog
 
 from agent.exceptions import ContextOverflowError, ModelError
@@ -35,10 +40,13 @@ from agent.models.base import TextSink, ToolChoice
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import GgufInfo
 from agent.models.llama import shim
+from agent.models.llama.decoding import decode
 from agent.models.llama.grammars import GrammarCache
-from agent.models.llama.kv_cache import PrefixCache
+from agent.models.llama.kv_cache import PrefixCache, common_prefix
 from agent.models.llama.loading import load_llama
+from agent.models.llama.lookup import PromptLookup
 from agent.models.llama.sampler import Sampler
+from agent.models.prefix_states import PrefixStates, file_identity
 from agent.models.settings import LlamaSettings
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 
@@ -47,6 +55,8 @@ __all__ = ["LocalModel"]
 log = structlog.get_logger(__name__)
 
 _MIB = 1024**2
+_PROBES = ("A", "B")  # two questions that share no token: the stable prefix is what their prompts share
+_STABLE_KEPT = 8  # stable-prefix lengths remembered per model (one per system prompt and tool list)
 
 
 @dataclass
@@ -60,7 +70,17 @@ class _Generation:
 class LocalModel:
     """A GGUF model answering through llama-cpp-python. Build it with `LocalModel.load`."""
 
-    def __init__(self, llm: llama_cpp.Llama, info: GgufInfo, settings: LlamaSettings, *, name: str) -> None:
+    def __init__(
+        self,
+        llm: llama_cpp.Llama,
+        info: GgufInfo,
+        settings: LlamaSettings,
+        *,
+        name: str,
+        states: PrefixStates | None = None,
+        identity: str = "",
+    ) -> None:
+        """Wrap a loaded `llm`; `states` (with the model file's `identity`) keeps stable prefixes on disk."""
         shim.check(llm)
         self._llm = llm
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
@@ -75,7 +95,13 @@ class LocalModel:
             control_tokens=self._control_tokens(),
         )
         self._add_bos = bool(info.metadata.get("tokenizer.ggml.add_bos_token", False))
-        self._cache = PrefixCache(llm, settings.cache_ram_mb * _MIB)
+        self._cache = PrefixCache(
+            llm, settings.cache_ram_mb * _MIB, states if identity else None, self._state_key(identity)
+        )
+        self._stable: OrderedDict[str, list[int]] = OrderedDict()  # probe prompt tokens, by system + tools
+        self._batch = (
+            shim.Batch(settings.draft_tokens + 1) if settings.speculative == "prompt_lookup" else None
+        )
         self._grammars = GrammarCache(self._vocab, self._template.syntax, name)
         self._queue = anyio.Lock()  # FIFO order for waiting requests
         self._lock = threading.Lock()  # one generation at a time, even after a cancelled wait
@@ -90,8 +116,11 @@ class LocalModel:
         name: str = "local",
         ram_available: int | None = None,
         free_vram: int | None = None,
+        states: PrefixStates | None = None,
     ) -> LocalModel:
         """Check and load `path` (see `loading.load_llama`): blocking, seconds for a small model.
+
+        `states`: where to keep the KV state of stable prompt prefixes across processes (None: not kept).
 
         Raises:
             ModelNotFoundError: no file at `path`.
@@ -100,7 +129,8 @@ class LocalModel:
         """
         llm, info = load_llama(path, settings, name=name, ram_available=ram_available, free_vram=free_vram)
         try:
-            return cls(llm, info, settings, name=name)
+            identity = file_identity(path) if states is not None else ""
+            return cls(llm, info, settings, name=name, states=states, identity=identity)
         except BaseException:
             llm.close()
             raise
@@ -149,6 +179,33 @@ class LocalModel:
             tokens += self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
         return self._with_bos(tokens)
 
+    def _state_key(self, identity: str) -> dict[str, str]:
+        """What a saved KV state is valid for besides its tokens: model file, template, runtime, layout."""
+        params, layers = self._llm.context_params, self._llm.model_params.n_gpu_layers
+        return {
+            "model": identity,
+            "template": hashlib.blake2b(self._template.source.encode(), digest_size=16).hexdigest(),
+            "runtime": f"llama-cpp-python {shim.installed()}",
+            "kv": f"k{params.type_k} v{params.type_v} fa{params.flash_attn_type} gpu{layers}",
+        }
+
+    def stable_prefix(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], tokens: Sequence[int]
+    ) -> int:
+        """How many leading `tokens` (the prompt of `messages`) any question after the same system
+        message and tools would share: the part worth keeping on disk."""
+        head = [messages[0]] if messages and messages[0].role == "system" else []
+        key = "\0".join([head[0].content if head else "", *(t.model_dump_json() for t in tools)])
+        probe = self._stable.get(key)
+        if probe is None:
+            a, b = (self.prompt_tokens([*head, Message.user(q)], tools) for q in _PROBES)
+            probe = a[: common_prefix(a, b)]
+            self._stable[key] = probe
+            while len(self._stable) > _STABLE_KEPT:
+                self._stable.popitem(last=False)
+        self._stable.move_to_end(key)
+        return common_prefix(probe, tokens)
+
     def _with_bos(self, tokens: list[int]) -> list[int]:
         bos = self._llm.token_bos()
         if self._add_bos and bos >= 0 and (not tokens or tokens[0] != bos):
@@ -196,6 +253,9 @@ class LocalModel:
             output_tokens=usage.output_tokens,
             prefill_s=round(usage.prefill_s, 3),
             decode_s=round(usage.decode_s, 3),
+            drafted_tokens=usage.drafted_tokens,
+            accepted_tokens=usage.accepted_tokens,
+            restored_tokens=usage.restored_tokens,
             tool_calls=len(gen.parsed.tool_calls),
             parse_error=gen.parsed.error is not None,
             constrained=gen.constrained,
@@ -247,55 +307,85 @@ class LocalModel:
                 )
             names = [t.name for t in tools]
             stream = AnswerStream(emit)
-            raw, usage = self._sample(tokens, grammar, stream, cancel)
+            stable = self.stable_prefix(messages, tools, tokens) if self._cache.keeps_files else 0
+            raw, usage = self._sample(tokens, grammar, stream, cancel, stable)
             parsed = parse_output(raw, names, hint=self._template.syntax.hint)
             if not cancel.is_set():
                 stream.finish(parsed)
         return _Generation(raw, parsed, usage, constrained=grammar is not None)
 
     def _sample(
-        self, tokens: list[int], grammar: Any | None, stream: AnswerStream, cancel: threading.Event
+        self,
+        tokens: list[int],
+        grammar: Any | None,
+        stream: AnswerStream,
+        cancel: threading.Event,
+        stable: int = 0,
     ) -> tuple[str, Usage]:
-        """Evaluate what the KV cache lacks of `tokens`, then sample until end of turn or budget."""
+        """Evaluate what the KV cache lacks of `tokens` (saving the stable prefix's state on the way
+        when no file has it), then generate until end of turn or budget."""
         llm, settings = self._llm, self._settings
-        ctx, n_vocab = llm.ctx, llm.n_vocab()
-        sampler = Sampler(n_vocab, settings.temperature, grammar)
+        sampler = Sampler(llm.n_vocab(), settings.temperature, grammar)
         budget = min(settings.max_tokens, settings.n_ctx - len(tokens))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        raw, produced = "", 0
+        pieces: list[str] = []
+
+        def emit(token: int) -> None:
+            piece = decoder.decode(llm.detokenize([token]))
+            pieces.append(piece)
+            stream.feed(piece)
+
         started = time.perf_counter()
-        cached = self._cache.reuse(tokens)
+        cached = self._cache.reuse(tokens, stable)
+        save_at = stable if self._cache.wants_saved(tokens, stable, cached) else None
+        lookup = None
+        if self._batch is not None and settings.temperature <= 0:
+            lookup = PromptLookup(tokens)
         try:
-            for i in range(cached, len(tokens), llm.n_batch):
+            cuts = {*range(cached, len(tokens), llm.n_batch), len(tokens)}
+            if save_at is not None:
+                cuts.add(save_at)
+            bounds = sorted(cuts)
+            for a, b in itertools.pairwise(bounds):
                 if cancel.is_set():
                     break
-                llm.eval(tokens[i : i + llm.n_batch])
+                llm.eval(tokens[a:b])
+                if b == save_at:
+                    self._cache.save_prefix(tokens[:b])
             first = time.perf_counter()
-            while not cancel.is_set() and produced < budget:
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
-                token = sampler.sample(logits)
-                if token < 0 or llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    break
-                sampler.accept(token)
-                produced += 1
-                piece = decoder.decode(llm.detokenize([token]))
-                raw += piece
-                stream.feed(piece)
-                if produced < budget:
-                    llm.eval([token])
+            done = decode(
+                llm,
+                sampler,
+                budget=budget,
+                emit=emit,
+                cancel=cancel,
+                lookup=lookup,
+                batch=self._batch,
+                draft_max=settings.draft_tokens,
+            )
         except RuntimeError as exc:
             self._cache.forget()  # the KV cache may be inconsistent: start over next time
             raise ModelError(f"llama.cpp failed while generating: {exc}") from exc
         ended = time.perf_counter()
-        raw += decoder.decode(b"", final=True)
+        pieces.append(decoder.decode(b"", final=True))
         usage = Usage(
             input_tokens=len(tokens),
             cached_tokens=cached,
-            output_tokens=produced,
+            output_tokens=done.produced,
             prefill_s=first - started,
             decode_s=ended - first,
+            drafted_tokens=done.drafted,
+            accepted_tokens=done.accepted,
+            restored_tokens=self._cache.restored_from_disk,
         )
-        return raw, usage
+        return "".join(pieces), usage
+
+    async def reset(self) -> None:
+        """Forget the KV cache and the states kept in RAM, as a new process starts; saved prefix
+        files stay (what `--warm off` in the benchmarks measures)."""
+        async with self._queue:
+            with self._lock:
+                self._cache.clear()
 
     async def aclose(self) -> None:
         """Free the weights once no generation is running."""
@@ -308,4 +398,6 @@ class LocalModel:
     def _close_now(self) -> None:
         with self._lock:
             self._grammars.close()
+            if self._batch is not None:
+                self._batch.close()
             self._llm.close()
