@@ -20,8 +20,12 @@ step limit (the default config's 8 model turns), 512 tokens per turn, temperatur
 system prompt (ours, dated). Questions are asked of every stack in turn, who goes first
 alternating. Before the first question each warm stack answers one unscored warm-up question
 (the MCP server started, llama-server's prompt cache holding the tool definitions), as a server
-that has been up a while. Writes NAME.md (the table, the verdicts, the versions, every wrong
-answer), NAME.png and one JSON file per stack and board into --out. Never run in CI.
+that has been up a while. A peer that fails (llama-server or its MCP server does not start, a
+template error, kanboard-mcp refusing the application token) is a finding with its exact error,
+not a crash: kanboard-mcp is first tried as its README sets it up (the application token), and on
+a refusal with its documented alternative, a user login. Writes NAME.md and NAME.json (the table,
+the verdicts, the findings, the versions), NAME-details.md/.png and one JSON file per stack and
+board into --out. Never run in CI.
 """
 
 from __future__ import annotations
@@ -29,26 +33,30 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from contextlib import AsyncExitStack, ExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from agent.config import AgentSettings
+from agent.models.base import Model
 from agent.system_prompt import fill_prompt, read_prompt
-from benchmarks.kanboard_qa.__main__ import build, cold_reset, model_settings
+from benchmarks.kanboard_qa.__main__ import build, cold_reset, model_settings, prefix_states
 from benchmarks.kanboard_qa.questions import Question, pick
-from benchmarks.kanboard_qa.report import markdown, write_report
+from benchmarks.kanboard_qa.report import write_report
 from benchmarks.kanboard_qa.runner import Results
-from benchmarks.kanboard_qa.suites import suites
+from benchmarks.kanboard_qa.suites import Suite, suites
+from benchmarks.peers import report
+from benchmarks.peers.findings import Finding, app_token_refused
 from benchmarks.peers.processes import BoardServer, LlamaServer, llama_server, which
 from benchmarks.peers.run import PeerOutcome, ask_side_by_side
-from benchmarks.peers.stacks import OurStack, Stack, model_file
-from benchmarks.peers.table import comparison, verdict
+from benchmarks.peers.stacks import OurStack, Stack, Unstarted, model_file
 from homelab_common.logs import configure_logging
 from tools.kanboard_demo import DEMO_TOKEN
 
@@ -63,7 +71,21 @@ LABELS = {
     "peer-b": "peer B: llama-server + Agents SDK + our server",
 }
 WARM_UP = "Which projects are on the board?"
-PEER_USER = "admin"  # kanboard-mcp calls getMe, so it needs a user login; every demo password is the username
+PEER_USER = "admin"  # kanboard-mcp's documented alternative to the app token: a user login (password = name)
+
+
+@dataclass
+class Lineup:
+    """What every board's stacks are built from, and what the run found on the way."""
+
+    args: argparse.Namespace
+    servers: dict[str, LlamaServer]  # by peer key; a peer whose llama-server failed is missing
+    ours: dict[str, Model]  # by our key
+    logs: Path
+    instructions: str
+    findings: list[Finding] = field(default_factory=list)
+    start_errors: dict[str, str] = field(default_factory=dict)  # peer key -> why it cannot run at all
+    app_token: bool | None = None  # kanboard-mcp takes the app token; None until probed
 
 
 def _options() -> argparse.ArgumentParser:
@@ -108,11 +130,21 @@ def _options() -> argparse.ArgumentParser:
     return parser
 
 
-def _questions(args: argparse.Namespace, pool: list[Question]) -> list[Question]:
+def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
+    """The read questions of `suite` this run asks: those of --questions on this board, else --subset."""
+    pool = [q for q in suite.questions if not q.writes]
+    if not args.questions:
+        return pick(pool, subset=args.subset)
+    here = [i for i in args.questions.split(",") if i in {q.id for q in pool}]
+    return pick(pool, ids=here) if here else []  # no ids: pick would take them all
+
+
+def _check_questions(args: argparse.Namespace) -> None:
     if args.questions:
-        wanted = [i for i in args.questions.split(",") if i in {q.id for q in pool}]
-        return pick(pool, ids=wanted) if wanted else []
-    return pick(pool, subset=args.subset)
+        known = {q.id for suite in suites("all") for q in suite.questions if not q.writes}
+        unknown = set(args.questions.split(",")) - known
+        if unknown:
+            raise SystemExit(f"unknown read question ids: {', '.join(sorted(unknown))}")
 
 
 def _versions(args: argparse.Namespace, servers: dict[str, LlamaServer]) -> dict[str, str]:
@@ -136,7 +168,7 @@ def _versions(args: argparse.Namespace, servers: dict[str, LlamaServer]) -> dict
         "llama-server command": " ".join(Path(a).name if a.startswith("/") else a for a in server.command)
         if server
         else "-",
-        **{name: version for name, version in ours.items()},
+        **ours,
         **{f"{name} (kanboard-mcp's venv)": version for name, version in theirs.items()},
         "python": sys.version.split()[0],
     }
@@ -157,131 +189,203 @@ def _progress(partial: Path) -> Callable[[str, PeerOutcome], None]:
     return show
 
 
-async def _ask_all(
-    args: argparse.Namespace, wanted: list[str], out: Path
-) -> tuple[list[Results], dict[str, str]]:
-    gguf = model_file(args.model)
+def _start_servers(lineup: Lineup, processes: ExitStack, wanted: list[str], gguf: Path) -> None:
+    """One llama-server per peer; one that does not start is a finding, and its peer cannot run."""
+    args = lineup.args
     binary = (
         args.llama_server
         or CACHE / f"llama-server-{importlib.metadata.version('llama-cpp-python')}" / "llama-server"
     )
-    instructions = fill_prompt(read_prompt(None))
-    agent_settings = AgentSettings(max_steps=args.max_steps)
-    logs = out / "logs"
-    runs: list[Results] = []
-    with ExitStack() as processes:
-        servers = {
-            key: processes.enter_context(
-                llama_server(binary, gguf, args.threads, logs, ["--cache-ram", "1024"])
+    for key in (k for k in wanted if k.startswith("peer-")):
+        try:
+            lineup.servers[key] = processes.enter_context(
+                llama_server(binary, gguf, args.threads, lineup.logs, ["--cache-ram", "1024"])
             )
-            for key in wanted
-            if key.startswith("peer-")
-        }
-        versions = _versions(args, servers)
-        ours = {
-            key: build(
-                str(gguf),
-                model_settings(
-                    str(gguf),
-                    None,
-                    constrained=True,
-                    warm=key == "us",
-                    max_tokens=args.max_tokens,
-                    threads=args.threads,
-                ),
-                gguf.parent,
-            )
-            for key in wanted
-            if key.startswith("us")
-        }
-        for suite in suites(args.board):
-            questions = _questions(args, [q for q in suite.questions if not q.writes])
-            if not questions:
-                continue
-            with BoardServer(suite.seed(), logs) as board:
-                async with AsyncExitStack() as opened:
-                    stacks: list[Stack] = []
-                    for key in wanted:
-                        stacks.append(
-                            await opened.enter_async_context(
-                                _stack(key, args, board.url, servers, ours, instructions, agent_settings)
-                            )
-                        )
-                    if args.warm_up:
-                        for key, stack in zip(wanted, stacks, strict=True):
-                            if key != "us-cold":
-                                await stack.run(WARM_UP)
-                        board.restart()
-                    partial = out / f"{args.name}-{suite.name}.partial.jsonl"
-                    partial.write_text("")
-                    config = {
-                        LABELS[key]: {
-                            "stack": key,
-                            "threads": args.threads,
-                            "max_steps": args.max_steps,
-                            "max_tokens": args.max_tokens,
-                            "model": gguf.name,
-                            "questions": [q.id for q in questions],
-                        }
-                        for key in wanted
-                    }
-                    results = await ask_side_by_side(
-                        stacks,
-                        questions,
-                        board_name=suite.name,
-                        board_url=lambda: board.url,
-                        restart_board=board.restart,
-                        config=config,
-                        on_outcome=_progress(partial),
-                    )
-                    partial.unlink()
-            for r in results:
-                slug = "".join(c if c.isalnum() else "-" for c in r.label).strip("-")
-                (out / f"{args.name}-{slug}-{suite.name}.json").write_text(r.model_dump_json(indent=1))
-            runs += results
-    return runs, versions
+        except (OSError, RuntimeError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            lineup.findings.append(Finding(key, f"start llama-server ({binary.name}) on {gguf.name}", error))
+            lineup.start_errors[key] = f"PeerStartError: {error}"
 
 
-def _stack(
-    key: str,
-    args: argparse.Namespace,
-    board_url: str,
-    servers: dict[str, LlamaServer],
-    ours: dict[str, Any],
-    instructions: str,
-    agent_settings: AgentSettings,
-) -> Any:
-    """The stack `key` against the board at `board_url` (an async context manager)."""
+def _peer_env(key: str, board_url: str, app_token: bool) -> dict[str, str]:
+    """The Kanboard credentials of peer `key`'s MCP server: the app token, or a user login."""
+    if key == "peer-b":
+        return {"KANBOARD_URL": board_url, "KANBOARD_TOKEN": DEMO_TOKEN}
+    if app_token:
+        return {"KANBOARD_URL": board_url, "KANBOARD_USERNAME": "jsonrpc", "KANBOARD_API_TOKEN": DEMO_TOKEN}
+    return {"KANBOARD_URL": board_url, "KANBOARD_USERNAME": PEER_USER, "KANBOARD_API_TOKEN": PEER_USER}
+
+
+def _peer_command(key: str, args: argparse.Namespace) -> tuple[str, list[str]]:
+    """How peer `key`'s MCP server starts: kanboard-mcp, kanboard-mcp fixed, or ours."""
+    if key == "peer-b":
+        return which("homelab-agent-kanboard"), []
+    if key == "peer-a":
+        return str(args.kanboard_mcp / "bin" / "kanboard-mcp"), []
+    return str(args.kanboard_mcp / "bin" / "python"), [str(HERE / "kanboard_mcp_positional.py")]
+
+
+async def _probe_kanboard_mcp(lineup: Lineup, wanted: list[str], board_url: str) -> None:
+    """Try kanboard-mcp as documented (app token), else note why and use a user login; try one tool."""
+    from benchmarks.peers.host import call_tool  # needs the `peers` extra
+
+    command, _ = _peer_command("peer-a", lineup.args)
+    refused = app_token_refused(command, {**os.environ, **_peer_env("peer-a", board_url, app_token=True)})
+    lineup.app_token = refused is None
+    if refused is not None:
+        lineup.findings.append(refused)
+        lineup.findings.append(
+            Finding(
+                "peer-a",
+                "so it runs with its documented alternative",
+                "a user login (KANBOARD_USERNAME=admin)",
+            )
+        )
+    for key in (k for k in ("peer-a", "peer-a-fixed") if k in wanted and k not in lineup.start_errors):
+        command, argv = _peer_command(key, lineup.args)
+        env = _peer_env(key, board_url, lineup.app_token)
+        result = await call_tool(
+            command, argv, env, lineup.logs / f"probe-{key}.log", "getTask", {"task_id": 1}
+        )
+        if '"success": true' not in result:
+            lineup.findings.append(
+                Finding(key, "kanboard-mcp's getTask(task_id=1), a tool that takes an argument", result)
+            )
+
+
+def _open(
+    key: str, lineup: Lineup, board_url: str, agent_settings: AgentSettings
+) -> AbstractAsyncContextManager[Stack]:
+    """The stack `key` against the board at `board_url`, to enter."""
+    args = lineup.args
     if key.startswith("us"):
+        model = lineup.ours[key]
         return OurStack(
             LABELS[key],
-            ours[key],
+            model,
             kanboard_command=which("homelab-agent-kanboard"),
-            kanboard_env={"KANBOARD_URL": board_url, "KANBOARD_TOKEN": DEMO_TOKEN},
+            kanboard_env=_peer_env("peer-b", board_url, app_token=True),
             agent=agent_settings,
-            reset=cold_reset([ours[key]]) if key == "us-cold" else None,
+            reset=cold_reset([model]) if key == "us-cold" else None,
         )
     from benchmarks.peers.host import PeerStack  # needs the `peers` extra
 
-    if key == "peer-b":
-        command, argv = which("homelab-agent-kanboard"), []
-        env = {"KANBOARD_URL": board_url, "KANBOARD_TOKEN": DEMO_TOKEN}
-    else:
-        python = args.kanboard_mcp / "bin" / "python"
-        command = str(args.kanboard_mcp / "bin" / "kanboard-mcp") if key == "peer-a" else str(python)
-        argv = [] if key == "peer-a" else [str(HERE / "kanboard_mcp_positional.py")]
-        env = {"KANBOARD_URL": board_url, "KANBOARD_USERNAME": PEER_USER, "KANBOARD_API_TOKEN": PEER_USER}
+    command, argv = _peer_command(key, args)
     return PeerStack(
         LABELS[key],
-        base_url=servers[key].base_url,
+        base_url=lineup.servers[key].base_url,
         model_name=Path(args.model).stem,
         command=command,
         args=argv,
-        env=env,
-        instructions=instructions,
+        env=_peer_env(key, board_url, bool(lineup.app_token)),
+        log=lineup.logs / f"mcp-{key}.log",
+        instructions=lineup.instructions,
         max_turns=args.max_steps,
         max_tokens=args.max_tokens,
     )
+
+
+async def _enter(
+    key: str, lineup: Lineup, board: BoardServer, opened: AsyncExitStack, settings: AgentSettings
+) -> Stack:
+    """Stack `key`, started and warmed up; a peer that fails to start becomes an `Unstarted` finding."""
+    if key in lineup.start_errors:
+        return Unstarted(LABELS[key], lineup.start_errors[key])
+    if key.startswith("us"):
+        stack: Stack = await opened.enter_async_context(_open(key, lineup, board.url, settings))
+    else:
+        from benchmarks.peers.host import PeerStartError
+
+        try:
+            stack = await opened.enter_async_context(_open(key, lineup, board.url, settings))
+        except PeerStartError as exc:
+            lineup.findings.append(Finding(key, "start its MCP server", str(exc)))
+            lineup.start_errors[key] = f"PeerStartError: {exc}"
+            return Unstarted(LABELS[key], lineup.start_errors[key])
+    if lineup.args.warm_up and key != "us-cold":
+        attempt = await stack.run(WARM_UP)
+        if attempt.error and not key.startswith("us"):
+            lineup.findings.append(
+                Finding(key, f"the unscored warm-up question ({WARM_UP!r})", attempt.error)
+            )
+    return stack
+
+
+async def _ask_all(
+    args: argparse.Namespace, wanted: list[str], out: Path
+) -> tuple[list[Results], Lineup, dict[str, str]]:
+    gguf = model_file(args.model)
+    settings = AgentSettings(max_steps=args.max_steps)
+    lineup = Lineup(args, {}, {}, out / "logs", fill_prompt(read_prompt(None)))
+    runs: list[Results] = []
+    with ExitStack() as processes:
+        _start_servers(lineup, processes, wanted, gguf)
+        versions = _versions(args, lineup.servers)
+        states = prefix_states(None, None)  # the default config's saved prompt prefixes, as `ask` uses them
+        for key in (k for k in wanted if k.startswith("us")):
+            tuned = model_settings(
+                str(gguf),
+                None,
+                constrained=True,
+                warm=key == "us",
+                max_tokens=args.max_tokens,
+                threads=args.threads,
+            )
+            lineup.ours[key] = build(str(gguf), tuned, gguf.parent, states)
+        try:
+            for suite in suites(args.board):
+                questions = _questions(args, suite)
+                if questions:
+                    runs += await _ask_board(lineup, wanted, suite, questions, settings, out)
+        finally:
+            for model in lineup.ours.values():
+                await model.aclose()
+    return runs, lineup, versions
+
+
+async def _ask_board(
+    lineup: Lineup,
+    wanted: list[str],
+    suite: Suite,
+    questions: list[Question],
+    settings: AgentSettings,
+    out: Path,
+) -> list[Results]:
+    """Every stack on a fresh board of `suite`, question by question; one result file per stack."""
+    args = lineup.args
+    with BoardServer(suite.seed(), lineup.logs) as board:
+        if lineup.app_token is None and {"peer-a", "peer-a-fixed"} & set(wanted):
+            await _probe_kanboard_mcp(lineup, wanted, board.url)
+        async with AsyncExitStack() as opened:
+            stacks = [await _enter(key, lineup, board, opened, settings) for key in wanted]
+            board.restart()  # the warm-up may have written to it
+            partial = out / f"{args.name}-{suite.name}.partial.jsonl"
+            partial.write_text("")
+            config = {
+                LABELS[key]: {
+                    "stack": key,
+                    "threads": args.threads,
+                    "max_steps": args.max_steps,
+                    "max_tokens": args.max_tokens,
+                    "model": Path(args.model).name,
+                    "questions": [q.id for q in questions],
+                }
+                for key in wanted
+            }
+            results = await ask_side_by_side(
+                stacks,
+                questions,
+                board_name=suite.name,
+                board_url=lambda: board.url,
+                restart_board=board.restart,
+                config=config,
+                on_outcome=_progress(partial),
+            )
+            partial.unlink()
+    for r in results:
+        slug = "".join(c if c.isalnum() else "-" for c in r.label).strip("-")
+        (out / f"{args.name}-{slug}-{suite.name}.json").write_text(r.model_dump_json(indent=1))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,31 +395,27 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(wanted) - set(STACKS)
     if unknown:
         raise SystemExit(f"unknown stacks: {', '.join(sorted(unknown))} (known: {', '.join(STACKS)})")
+    _check_questions(args)
     configure_logging(args.log_level)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs, versions = anyio.run(_ask_all, args, wanted, out)
+    runs, lineup, versions = anyio.run(_ask_all, args, wanted, out)
     write_report(runs, out, f"{args.name}-details")
-    ours, cold = LABELS["us"], LABELS["us-cold"]
-    lines = [
-        "# homelab-agent side by side with its peers (issue 16)",
-        "",
-        "    python -m benchmarks.peers " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "",
-        comparison(runs, ours=ours, ours_cold=cold if "us-cold" in wanted else None),
-        "## Target: at least 3x faster than peer A at equal or better accuracy",
-        "",
-    ]
-    for board in dict.fromkeys(r.board for r in runs):
-        here = {r.label: r for r in runs if r.board == board}
-        for key in ("peer-a", "peer-a-fixed", "peer-b"):
-            if ours in here and LABELS[key] in here:
-                lines.append(f"- {board}: {verdict(here[ours], here[LABELS[key]])}")
-    lines += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in versions.items()]
-    lines += ["", markdown(runs).replace("# Kanboard question benchmark", "# Details", 1)]
-    report = out / f"{args.name}.md"
-    report.write_text("\n".join(lines))
-    print(report.read_text())
+    md, js = report.write(
+        out,
+        args.name,
+        command=shlex.join(
+            ["python", "-m", "benchmarks.peers", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        runs=runs,
+        findings=lineup.findings,
+        versions=versions,
+        ours=LABELS["us"],
+        ours_cold=LABELS["us-cold"] if "us-cold" in wanted else None,
+        peers=[LABELS[k] for k in ("peer-a", "peer-a-fixed", "peer-b") if k in wanted],
+    )
+    print(md.read_text())
+    print(f"report: {md}, {js}", file=sys.stderr)
     return 0
 
 

@@ -13,9 +13,11 @@ tool calls and their results), so the benchmark scores a peer's answer like ours
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -31,7 +33,7 @@ from agents import (
     set_tracing_disabled,
 )
 from agents.items import ModelResponse, ToolCallOutputItem
-from agents.mcp import MCPServerStdio
+from agents.mcp import MCPServerStdio, MCPServerStdioParams
 from openai import AsyncOpenAI, OpenAIError
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
@@ -39,7 +41,7 @@ from agent.messages import Usage
 from agent.trace import Step, ToolCallRecord
 from benchmarks.peers.stacks import Attempt
 
-__all__ = ["PeerStack"]
+__all__ = ["PeerStack", "PeerStartError", "call_tool", "describe"]
 
 
 class _Clock(RunHooks[Any]):
@@ -83,6 +85,7 @@ class PeerStack:
         command: str,
         args: list[str],
         env: Mapping[str, str],
+        log: Path,
         instructions: str,
         max_turns: int,
         max_tokens: int,
@@ -92,10 +95,9 @@ class PeerStack:
         self.max_turns = max_turns
         self._timings: list[dict[str, Any]] = []
         self._stack = AsyncExitStack()
+        self.log = log
         self._server = MCPServerStdio(
-            {"command": command, "args": args, "env": dict(env)},
-            name="kanboard",
-            client_session_timeout_seconds=tool_timeout_s,
+            _logged(command, args, env, log), name="kanboard", client_session_timeout_seconds=tool_timeout_s
         )
         http = httpx2.AsyncClient(timeout=600, event_hooks={"response": [self._keep_timings]})
         client = AsyncOpenAI(base_url=base_url, api_key="no-key", http_client=http, max_retries=0)
@@ -118,7 +120,10 @@ class PeerStack:
                 self._timings.append({})
 
     async def __aenter__(self) -> PeerStack:
-        await self._stack.enter_async_context(self._server)
+        try:
+            await self._stack.enter_async_context(self._server)
+        except Exception as exc:  # the MCP server did not start: say why, in its own words
+            raise PeerStartError(f"{describe(exc)}{_last_error(self.log)}") from exc
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -146,12 +151,55 @@ class PeerStack:
         except OpenAIError as exc:  # llama-server refused the request (context full, template error...)
             error = f"{type(exc).__name__}: {exc}"
             responses, items = [], []
+        except Exception as exc:  # the peer broke some other way (its MCP server died...): a finding
+            error = f"{describe(exc)}{_last_error(self.log)}"
+            responses, items = [], []
         duration = time.perf_counter() - started
         steps = _steps(responses, items, self._timings, clock)
         if error is not None and len(steps) < len(self._timings):
             # the failing request never became a response: record it as a step with no output
             steps.append(_step(len(steps) + 1, None, self._timings[len(steps)], clock, {}))
         return Attempt(answer=answer, steps=steps, duration_s=duration, error=error)
+
+
+class PeerStartError(Exception):
+    """A peer's MCP server did not start; the message is its error, with its log's last error line."""
+
+
+async def call_tool(
+    command: str, args: list[str], env: Mapping[str, str], log: Path, tool: str, arguments: dict[str, Any]
+) -> str:
+    """What the MCP server started by `command` returns for one call of `tool`, or how it failed."""
+    server = MCPServerStdio(_logged(command, args, env, log), name="probe", client_session_timeout_seconds=60)
+    try:
+        async with server:
+            result = await server.call_tool(tool, arguments)
+    except Exception as exc:  # the server failed to start or to answer: that is what we report
+        return f"{describe(exc)}{_last_error(log)}"
+    return " ".join(getattr(part, "text", str(part)) for part in result.content)
+
+
+def describe(exc: BaseException) -> str:
+    """ "Type: message" of the error that started it all (the first leaf of an exception group)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _logged(command: str, args: list[str], env: Mapping[str, str], log: Path) -> MCPServerStdioParams:
+    """Stdio parameters that start `command` with its stderr appended to `log`, not mixed into ours."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    script = f'exec "$@" 2>>{shlex.quote(str(log))}'
+    return {"command": "/bin/sh", "args": ["-c", script, "sh", command, *args], "env": dict(env)}
+
+
+def _last_error(log: Path) -> str:
+    """ " (log: LINE)" with the last line of `log` that mentions an error, or nothing."""
+    if not log.is_file():
+        return ""
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return f" (its log: {errors[-1]})" if errors else ""
 
 
 def _steps(

@@ -24,7 +24,7 @@ from agent.models.base import Model
 from agent.trace import Step
 from benchmarks.kanboard_qa.runner import Reset
 
-__all__ = ["Attempt", "OurStack", "Stack"]
+__all__ = ["Attempt", "OurStack", "Stack", "Unstarted", "model_file"]
 
 
 @dataclass
@@ -99,6 +99,18 @@ class OurStack:
         except RunError as exc:
             return Attempt("", steps, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return Attempt(result.answer, list(result.steps), result.duration_s)
+
+
+class Unstarted:
+    """A stack that could not start: every question fails at once with the error that stopped it."""
+
+    def __init__(self, label: str, error: str) -> None:
+        self.label = label
+        self.error = error  # "PeerStartError: ...", the exact error
+
+    async def run(self, question: str) -> Attempt:
+        """No answer: the start error."""
+        return Attempt("", error=self.error)
 
 
 def model_file(path: str) -> Path:

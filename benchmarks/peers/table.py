@@ -11,17 +11,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from pydantic import BaseModel
+
 from benchmarks.kanboard_qa.report import summarise
 from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.peers.run import PeerOutcome, failure_kind
 
-__all__ = ["comparison", "failures", "verdict"]
+__all__ = ["Row", "comparison", "failure_counts", "failures", "rows", "verdict"]
+
+
+def failure_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Failed questions by kind, most frequent first: {"wrong": 5, "MaxTurnsExceeded": 2}."""
+    return dict(Counter(k for o in outcomes if (k := failure_kind(o)) is not None).most_common())
 
 
 def failures(outcomes: Sequence[Outcome]) -> str:
     """Failed questions by kind, most frequent first: "wrong 5, MaxTurnsExceeded 2"."""
-    kinds = Counter(k for o in outcomes if (k := failure_kind(o)) is not None)
-    return ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()) or "none"
+    return ", ".join(f"{kind} {n}" for kind, n in failure_counts(outcomes).items()) or "none"
 
 
 def _combined(runs: Sequence[Results], label: str) -> Results:
@@ -32,47 +38,90 @@ def _combined(runs: Sequence[Results], label: str) -> Results:
     )
 
 
-def _row(results: Results, ours: Results | None, ours_cold: Results | None) -> str:
+class Row(BaseModel):
+    """One stack on one board (or all of them): a line of the table, and of the JSON report."""
+
+    stack: str
+    board: str
+    n: int
+    accuracy: float
+    median_s: float
+    p90_s: float
+    prompt_tokens: float  # mean prompt tokens per question, cached included
+    cached_share: float
+    steps: float  # mean model turns per question
+    failures: dict[str, int]  # failed questions by kind, most frequent first
+    with_tool_errors: int  # questions where a tool call failed
+    wrote: int  # questions where the stack changed the board
+    ours_over_this: float | None  # our warm median / this median: below 1, we are faster
+    ours_cold_over_this: float | None
+
+
+def _row(results: Results, ours: Results | None, ours_cold: Results | None) -> Row:
     s = summarise(results)
-    tool_errors = sum(bool(o.tool_errors) for o in results.outcomes if isinstance(o, PeerOutcome))
-    writes = sum(o.changed_board for o in results.outcomes if isinstance(o, PeerOutcome))
+    peer = [o for o in results.outcomes if isinstance(o, PeerOutcome)]
 
-    def ratio(other: Results | None) -> str:
-        if other is None or not s.median_s:
-            return "-"
-        return f"{summarise(other).median_s / s.median_s:.2f}"
+    def ratio(other: Results | None) -> float | None:
+        return summarise(other).median_s / s.median_s if other is not None and s.median_s else None
 
-    return (
-        f"| {s.label} | {s.board} | {s.n} | {s.accuracy:.0%} | {s.median_s:.1f} | {s.p90_s:.1f} "
-        f"| {s.tokens_in:,.0f} | {s.cached_share:.0%} | {s.steps:.1f} | {failures(results.outcomes)} "
-        f"| {tool_errors} | {writes} | {ratio(ours)} | {ratio(ours_cold)} |"
+    return Row(
+        stack=s.label,
+        board=s.board,
+        n=s.n,
+        accuracy=s.accuracy,
+        median_s=s.median_s,
+        p90_s=s.p90_s,
+        prompt_tokens=s.tokens_in,
+        cached_share=s.cached_share,
+        steps=s.steps,
+        failures=failure_counts(results.outcomes),
+        with_tool_errors=sum(bool(o.tool_errors) for o in peer),
+        wrote=sum(o.changed_board for o in peer),
+        ours_over_this=ratio(ours),
+        ours_cold_over_this=ratio(ours_cold),
     )
 
 
-def comparison(runs: Sequence[Results], *, ours: str, ours_cold: str | None = None) -> str:
-    """The markdown table: every stack on every board, then every stack over all boards.
+def rows(runs: Sequence[Results], *, ours: str, ours_cold: str | None = None) -> list[Row]:
+    """Every stack on every board, then (with more than one board) every stack over all boards.
 
-    `ours` and `ours_cold` are the labels of our warm and cold runs; the last two columns divide
-    their median by the row's.
+    `ours` and `ours_cold` are the labels of our warm and cold runs; each row divides their median
+    by its own.
     """
-    header = [
+    labels = list(dict.fromkeys(r.label for r in runs))
+    boards = list(dict.fromkeys(r.board for r in runs))
+    found: list[Row] = []
+    for board in boards:
+        here = {r.label: r for r in runs if r.board == board}
+        found += [
+            _row(here[label], here.get(ours), here.get(ours_cold or "")) for label in labels if label in here
+        ]
+    if len(boards) > 1:
+        every = {label: _combined(runs, label) for label in labels}
+        found += [_row(every[label], every.get(ours), every.get(ours_cold or "")) for label in labels]
+    return found
+
+
+def comparison(runs: Sequence[Results], *, ours: str, ours_cold: str | None = None) -> str:
+    """The markdown table of `rows`."""
+    lines = [
         "| stack | board | n | accuracy | median s | p90 s | prompt tok/q | cached | steps/q "
         "| failures by kind | q with tool errors | q that wrote | ours ÷ this (median) | ours cold ÷ this |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
-    labels = list(dict.fromkeys(r.label for r in runs))
-    boards = list(dict.fromkeys(r.board for r in runs))
-    lines = list(header)
-    for board in boards:
-        here = {r.label: r for r in runs if r.board == board}
-        for label in labels:
-            if label in here:
-                lines.append(_row(here[label], here.get(ours), here.get(ours_cold or "")))
-    if len(boards) > 1:
-        every = {label: _combined(runs, label) for label in labels}
-        for label in labels:
-            lines.append(_row(every[label], every.get(ours), every.get(ours_cold or "")))
+    for r in rows(runs, ours=ours, ours_cold=ours_cold):
+        kinds = ", ".join(f"{kind} {n}" for kind, n in r.failures.items()) or "none"
+        lines.append(
+            f"| {r.stack} | {r.board} | {r.n} | {r.accuracy:.0%} | {r.median_s:.1f} | {r.p90_s:.1f} "
+            f"| {r.prompt_tokens:,.0f} | {r.cached_share:.0%} | {r.steps:.1f} | {kinds} "
+            f"| {r.with_tool_errors} | {r.wrote} "
+            f"| {_ratio(r.ours_over_this)} | {_ratio(r.ours_cold_over_this)} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def verdict(ours: Results, peer: Results, *, speedup: float = 3.0) -> str:
