@@ -86,6 +86,7 @@ class Lineup:
     findings: list[Finding] = field(default_factory=list)
     start_errors: dict[str, str] = field(default_factory=dict)  # peer key -> why it cannot run at all
     app_token: bool | None = None  # kanboard-mcp takes the app token; None until probed
+    warm_ups: list[dict[str, object]] = field(default_factory=list)  # each stack's unscored first question
 
 
 def _options() -> argparse.ArgumentParser:
@@ -304,6 +305,15 @@ async def _enter(
             return Unstarted(LABELS[key], lineup.start_errors[key])
     if lineup.args.warm_up and key != "us-cold":
         attempt = await stack.run(WARM_UP)
+        lineup.warm_ups.append(
+            {
+                "stack": LABELS[key],
+                "board": board.name,
+                "seconds": round(attempt.duration_s, 1),
+                "prompt_tokens": sum(s.usage.input_tokens for s in attempt.steps),
+                "steps": len(attempt.steps),
+            }
+        )
         if attempt.error and not key.startswith("us"):
             lineup.findings.append(
                 Finding(key, f"the unscored warm-up question ({WARM_UP!r})", attempt.error)
@@ -353,7 +363,7 @@ async def _ask_board(
 ) -> list[Results]:
     """Every stack on a fresh board of `suite`, question by question; one result file per stack."""
     args = lineup.args
-    with BoardServer(suite.seed(), lineup.logs) as board:
+    with BoardServer(suite.seed(), lineup.logs, suite.name) as board:
         if lineup.app_token is None and {"peer-a", "peer-a-fixed"} & set(wanted):
             await _probe_kanboard_mcp(lineup, wanted, board.url)
         async with AsyncExitStack() as opened:
@@ -409,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         runs=runs,
         findings=lineup.findings,
+        warm_ups=lineup.warm_ups,
         versions=versions,
         ours=LABELS["us"],
         ours_cold=LABELS["us-cold"] if "us-cold" in wanted else None,

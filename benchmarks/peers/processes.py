@@ -77,8 +77,9 @@ class BoardServer:
     again on the same port, so clients that hold the URL carry on.
     """
 
-    def __init__(self, seed: dict[str, Any], logs: Path) -> None:
+    def __init__(self, seed: dict[str, Any], logs: Path, name: str = "board") -> None:
         logs.mkdir(parents=True, exist_ok=True)
+        self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/jsonrpc.php"  # the JSON-RPC endpoint
         self.log = logs / f"board-{self.port}.log"

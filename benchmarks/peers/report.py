@@ -36,6 +36,7 @@ def write(
     command: str,
     runs: Sequence[Results],
     findings: Sequence[Finding],
+    warm_ups: Sequence[dict[str, object]] = (),
     versions: dict[str, str],
     ours: str,
     ours_cold: str | None,
@@ -60,6 +61,14 @@ def write(
         "## Errors that ended questions",
         "",
         findings_markdown(errors),
+        "## Warm-up: each stack's unscored first question after it started (not in the table)",
+        "",
+        *[
+            f"- {w['stack']} on {w['board']}: {w['seconds']} s, {w['prompt_tokens']:,} prompt tokens, "
+            f"{w['steps']} steps"
+            for w in warm_ups
+        ],
+        "" if warm_ups else "None (--no-warm-up).\n",
         "## Versions",
         "",
         *[f"- {k}: {v}" for k, v in versions.items()],
@@ -75,6 +84,7 @@ def write(
         "verdicts": said,
         "findings": as_json(list(findings)),
         "run_errors": as_json(errors),
+        "warm_ups": list(warm_ups),
         "versions": versions,
     }
     js = out / f"{name}.json"

@@ -9,6 +9,7 @@ peer's model may call a write tool on a read question) is recorded, and the boar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,14 +41,28 @@ class PeerOutcome(Outcome):
 
 
 def failure_kind(outcome: Outcome) -> str | None:
-    """Why a question failed, in one word or two: the run's error type, "don't know" or "wrong"."""
+    """Why a question failed, in a word or three: the run's error type, "empty answer", "tool call as
+    text" (the model wrote a call its server did not parse, so the host took it for the answer),
+    "don't know" or "wrong"."""
     if outcome.correct:
         return None
     if outcome.error:
         return outcome.error.split(":", 1)[0]
     if not outcome.answer.strip():
         return "empty answer"
+    if _tool_call_text(outcome.answer):
+        return "tool call as text"
     return "don't know" if present(DONT_KNOW, outcome.answer) else "wrong"
+
+
+def _tool_call_text(answer: str) -> bool:
+    """Whether `answer` is a tool call in JSON ({"name": ..., "arguments": ...}), maybe in tags."""
+    text = answer.strip().removeprefix("<tool_call>").removesuffix("</tool_call>").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and "name" in parsed and "arguments" in parsed
 
 
 def to_outcome(question: Question, board: Board, attempt: Attempt) -> PeerOutcome:

@@ -32,6 +32,15 @@ def test_a_failure_is_the_runs_error_type_else_dont_know_else_wrong() -> None:
     assert failure_kind(_outcome("e", 1, correct=False, answer="  ")) == "empty answer"
 
 
+def test_a_tool_call_the_server_did_not_parse_is_its_own_kind_of_failure() -> None:
+    call = '{"name": "getOverdueTasks", "arguments": {"project_id": 123}}'
+    assert failure_kind(_outcome("a", 1, correct=False, answer=call)) == "tool call as text"
+    assert failure_kind(_outcome("b", 1, correct=False, answer=f"<tool_call>\n{call}\n</tool_call>")) == (
+        "tool call as text"
+    )
+    assert failure_kind(_outcome("c", 1, correct=False, answer='{"count": 3}')) == "wrong"
+
+
 def test_failures_are_counted_by_kind_most_frequent_first() -> None:
     outcomes = [
         _outcome("a", 1, correct=False, answer="#1"),
