@@ -156,6 +156,12 @@ DONT_KNOW = Fact.of(
     "cannot answer",
     "cant answer",
     "not on the board",
+    # "... is not listed in the provided information": refusals in the words small models use
+    "not listed",
+    "not specified",
+    "not provided",
+    "not stated",
+    "not included",
     label="says it does not know",
 )
 

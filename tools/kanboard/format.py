@@ -123,8 +123,9 @@ def projects(
 ) -> str:
     """The projects overview, most overdue first (then most open): name, counts, description.
 
-    The order answers "which project is furthest behind" on its first line, and the number of
-    projects comes last, so a small model does not answer "how many tasks" with it."""
+    The order answers "which project is furthest behind" on its first line. No line counts the
+    projects: small models answered "how many tasks" with it at the top, and "which projects are
+    there" with it at the bottom ("There are 3 projects.")."""
     lines = [DEMO_BANNER] if demo else []
     lines.append("Projects, most overdue first (open tasks, overdue tasks):")
     rows = []
@@ -138,7 +139,6 @@ def projects(
         if project.description:
             line += f". {project.description.strip().splitlines()[0]}"
         lines.append(line)
-    lines.append(f"({count(len(items), 'project')})")
     return "\n".join(lines)
 
 
@@ -236,10 +236,10 @@ def task_detail(
     if subtasks:
         done = sum(1 for subtask in subtasks if subtask.status == 2)
         lines.append(f"Subtasks ({done}/{len(subtasks)} done):")
-        marks = {0: "[ ]", 1: "[~]", 2: "[x]"}
+        states = {0: "to do", 1: "in progress", 2: "done"}  # words: small models misread [x] and [ ]
         for subtask in subtasks:
-            who = f" ({subtask.name or subtask.username})" if subtask.name or subtask.username else ""
-            lines.append(f"- {marks.get(subtask.status, '[ ]')} {subtask.title}{who}")
+            who = f", {subtask.name or subtask.username}" if subtask.name or subtask.username else ""
+            lines.append(f"- {subtask.title} ({states.get(subtask.status, 'to do')}{who})")
     if links:
         lines.append("Links:")
         for link in links:
@@ -284,6 +284,10 @@ def people_with_counts(
         extra = " (viewer, cannot be assigned)" if user.id in viewers else ""
         state = ", disabled" if not user.is_active else ""
         lines.append(f"- {user.display}{extra}: {open_count} open, {late} overdue{state}")
+    # said outright: asked about someone not listed, small models otherwise give them a row's numbers
+    lines.append(
+        f"(No one else is a member of {project.name}.)" if project else "(No one else is on this Kanboard.)"
+    )
     return "\n".join(lines)
 
 

@@ -225,6 +225,17 @@ class BoardIndex:
                 hits.append(Hit(self.entries[i], score, frozenset(matched)))
         return sorted(hits, key=lambda h: (-h.score, h.entry.task.id))
 
+    def unknown_words(self, text: str) -> list[str]:
+        """The words of `text` that no task on the board holds, nor a word starting alike
+        ("certificate" is known where a task says "cert"); stemmed, no function words; in order."""
+        prefixes = {stem[:4] for stem in self._df if len(stem) >= 4}
+
+        def known(stem: str) -> bool:
+            return bool(self._df[stem]) or (len(stem) >= 4 and stem[:4] in prefixes)
+
+        words = [w for w in _WORD.findall(text) if stems(w)]
+        return [w for w in dict.fromkeys(words) if not any(known(s) for s in stems(w))]
+
     def _passes(self, entry: Entry, query: Query, project: Project | None) -> bool:
         if project is not None and entry.project.id != project.id:
             return False

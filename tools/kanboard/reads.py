@@ -266,6 +266,11 @@ def _search_answer(index: BoardIndex, query: Query, asked: str) -> str:
         )
         return fmt.task_list(f'Open tasks matching "{asked}"', shown, index.tz, index.now, note=note)
     best, rest = hits[0], hits[1:]
+    unknown = index.unknown_words(query.words)
+    if unknown:  # no best match to show in full: small models answer from it as if it were the task
+        listed = [h for h in hits if h.entry.is_open][:_OTHERS] or hits[:_OTHERS]
+        head = f"No task mentions {_quoted(unknown)}. Tasks with the other words (maybe not the one asked):"
+        return "\n".join([head, *(_hit_line(h, query, index) for h in listed)])
     if not rest or best.score >= _CLEAR_LEAD * rest[0].score:  # one clear answer: it, in full
         close = [h for h in rest if h.entry.is_open and h.score >= best.score / 2][:_OTHERS]
         lines = [f'Best match for "{asked}":', _detail(best.entry, index)]
@@ -278,6 +283,10 @@ def _search_answer(index: BoardIndex, query: Query, asked: str) -> str:
     listed = [h for h in hits if h.entry.is_open or h is best or query.status != "all"][:_LISTED]
     lines = [f'{len(hits)} tasks match "{asked}", best first:', *(_hit_line(h, query, index) for h in listed)]
     return "\n".join(lines) + _closed_note(sum(h not in listed and not h.entry.is_open for h in hits))
+
+
+def _quoted(words: list[str]) -> str:
+    return " or ".join(f'"{w}"' for w in words)
 
 
 def _closed_note(closed: int) -> str:

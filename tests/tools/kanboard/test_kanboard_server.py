@@ -152,7 +152,7 @@ async def test_get_task_shows_everything_with_names_not_ids(make_server: ServerF
         "Assignee: Alice Chen (alice)",
         "Tags: zfs, backup",
         "Subtasks (1/3 done):",
-        "- [x] Order 2x 8TB WD Red Plus (Alice Chen)",
+        "- Order 2x 8TB WD Red Plus (done, Alice Chen)",
         "- blocks #16 Test restore of Nextcloud from PBS",
         "Comments (3, newest first):",
         "> PBS job finished at 02:14, safe to pull the disk.",
@@ -206,6 +206,8 @@ async def test_people_and_members_never_show_password_hashes(make_server: Server
     assert "Erin Walsh (erin) (viewer, cannot be assigned)" in members
     assert "Carol" not in members
     assert "$2y$" not in everyone + members and "password" not in (everyone + members).lower()
+    assert everyone.endswith("(No one else is on this Kanboard.)")  # someone unlisted is nobody here
+    assert members.endswith("(No one else is a member of Homelab.)")
 
 
 @pytest.mark.parametrize(
@@ -436,3 +438,15 @@ async def test_a_filter_only_search_lists_open_tasks_and_counts_the_closed_ones(
 
 async def test_a_word_that_is_a_tag_searches_by_that_tag(make_server: ServerFactory) -> None:
     assert (await call(make_server, "search_tasks", query="zfs"))[0].startswith('Open tasks matching "zfs"')
+
+
+async def test_a_search_with_a_word_no_task_holds_says_so_and_shows_no_task_in_full(
+    make_server: ServerFactory,
+) -> None:
+    answer, failed = await call(make_server, "search_tasks", query="etcd snapshot")
+    assert not failed
+    assert answer.startswith('No task mentions "etcd".')
+    assert "#16 Test restore of Nextcloud from PBS" in answer  # the other word's match, one line
+    assert "Best match" not in answer and "Description:" not in answer
+    near, _ = await call(make_server, "search_tasks", query="wildcard certificate")  # "cert" on the board
+    assert near.startswith('Best match for "wildcard certificate":')
