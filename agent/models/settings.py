@@ -40,8 +40,9 @@ class LlamaSettings(_Common):
     constrained: bool = True  # a grammar admits only valid tool calls or a plain answer
     cache_ram_mb: int = Field(default=512, ge=0)  # RAM for saved KV states of alternating sessions
     # "prompt_lookup": guess the next tokens from the prompt (answers quote tool results) and check
-    # the guesses in one batch; the output is the same as with "off" (temperature 0 only)
-    speculative: Literal["prompt_lookup", "off"] = "prompt_lookup"
+    # the guesses in one batch; the output is the same as with "off" (temperature 0 only). Off by
+    # default: on a 2-core CPU the rejected guesses cost more than the accepted ones save (RESULTS.md)
+    speculative: Literal["prompt_lookup", "off"] = "off"
     draft_tokens: int = Field(default=8, ge=1, le=64)  # most guesses checked in one batch
 
 

@@ -85,10 +85,10 @@ def test_the_prefix_cache_is_on_by_default_bounded_to_one_gib_and_strict(tmp_pat
         load_config(write(tmp_path, "[prefix_cache]\nsize_mb = 10\n"), env={})
 
 
-def test_speculative_decoding_is_prompt_lookup_by_default_and_only_a_known_kind(tmp_path: Path) -> None:
+def test_speculative_decoding_is_off_by_default_and_only_a_known_kind(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[models.m]\nsource = "x.gguf"\n[agent]\nmodel = "m"\n'), env={})
     model = config.models["m"]
-    assert model.backend == "llama_cpp" and model.speculative == "prompt_lookup"
+    assert model.backend == "llama_cpp" and model.speculative == "off"
     bad = '[models.m]\nsource = "x.gguf"\nspeculative = "draft_model"\n[agent]\nmodel = "m"\n'
     with pytest.raises(ConfigError, match=r"models.m.*speculative"):
         load_config(write(tmp_path, bad), env={})
