@@ -97,7 +97,8 @@ async def open_agent(
 ) -> AsyncIterator[Runtime]:
     """Start the configured MCP servers and models; yield a `Runtime`; close everything after.
 
-    `model` replaces the configured one or the router (tests pass a scripted model);
+    `model` replaces the configured one or the router (tests pass a scripted model) and stays the
+    caller's: it is not closed here, so one loaded model can serve several runtimes in turn;
     `extra_toolsets` are added beside the configured servers (tests pass in-process servers). The
     system prompt file (`agent.system_prompt`) is read here, once.
 
@@ -106,8 +107,10 @@ async def open_agent(
     """
     prompt = read_prompt(config.agent.system_prompt)
     models: dict[str, Model] = {}
+    owned: list[Model | Policy] = []
     if model is None:
         model, models = build_answering_model(config)
+        owned = [model, *models.values()]
     try:
         async with open_toolbox(config, extra_toolsets) as toolbox:
             agent = Agent(model, toolbox, config.agent, system_prompt=prompt)
@@ -116,5 +119,5 @@ async def open_agent(
             yield Runtime(agent, toolbox, models)
     finally:
         with anyio.CancelScope(shield=True):
-            for m in {id(m): m for m in [model, *models.values()]}.values():
+            for m in {id(m): m for m in owned}.values():
                 await m.aclose()
