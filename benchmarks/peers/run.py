@@ -9,7 +9,7 @@ peer's model may call a write tool on a read question) is recorded, and the boar
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -55,14 +55,13 @@ def failure_kind(outcome: Outcome) -> str | None:
     return "don't know" if present(DONT_KNOW, outcome.answer) else "wrong"
 
 
+_CALL_TEXT = re.compile(r'\{+\s*"name"\s*:\s*"[^"]+"\s*,\s*"arguments"\s*:')
+
+
 def _tool_call_text(answer: str) -> bool:
-    """Whether `answer` is a tool call in JSON ({"name": ..., "arguments": ...}), maybe in tags."""
-    text = answer.strip().removeprefix("<tool_call>").removesuffix("</tool_call>").strip()
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(parsed, dict) and "name" in parsed and "arguments" in parsed
+    """Whether `answer` is a tool call in JSON ({"name": ..., "arguments": ...}) written as text: bare,
+    in <tool_call> tags, in a ```json fence or with doubled braces, as the 1.5B writes them."""
+    return bool(_CALL_TEXT.search(answer))
 
 
 def to_outcome(question: Question, board: Board, attempt: Attempt) -> PeerOutcome:

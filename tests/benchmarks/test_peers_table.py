@@ -38,6 +38,10 @@ def test_a_tool_call_the_server_did_not_parse_is_its_own_kind_of_failure() -> No
     assert failure_kind(_outcome("b", 1, correct=False, answer=f"<tool_call>\n{call}\n</tool_call>")) == (
         "tool call as text"
     )
+    fenced = '```json\n{ "name": "overdue_tasks", "arguments": { "project": "Homelab" } }\n```'
+    assert failure_kind(_outcome("d", 1, correct=False, answer=fenced)) == "tool call as text"
+    doubled = '{{"name": "get_task", "arguments": {"task": "ZFS disk replacement"}}}'
+    assert failure_kind(_outcome("e", 1, correct=False, answer=doubled)) == "tool call as text"
     assert failure_kind(_outcome("c", 1, correct=False, answer='{"count": 3}')) == "wrong"
 
 
