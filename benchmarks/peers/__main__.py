@@ -114,6 +114,13 @@ def _options() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-tokens", type=int, default=512, help="tokens per model turn")
     parser.add_argument(
+        "--peer-tool-choice",
+        choices=["auto", "required"],
+        default="auto",
+        help="the peers' tool_choice (required: llama-server's grammar forces a call; the SDK resets "
+        "it to auto after one, as our first_step = 'tool' does)",
+    )
+    parser.add_argument(
         "--no-warm-up", dest="warm_up", action="store_false", help="no unscored first question"
     )
     parser.add_argument(
@@ -283,6 +290,7 @@ def _open(
         instructions=lineup.instructions,
         max_turns=args.max_steps,
         max_tokens=args.max_tokens,
+        tool_choice=args.peer_tool_choice,
     )
 
 

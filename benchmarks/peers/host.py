@@ -89,6 +89,7 @@ class PeerStack:
         instructions: str,
         max_turns: int,
         max_tokens: int,
+        tool_choice: str = "auto",
         tool_timeout_s: float = 30.0,
     ) -> None:
         self.label = label
@@ -106,7 +107,9 @@ class PeerStack:
             instructions=instructions,
             mcp_servers=[self._server],
             model=OpenAIChatCompletionsModel(model=model_name, openai_client=client),
-            model_settings=ModelSettings(temperature=0.0, max_tokens=max_tokens),
+            # "required": llama-server constrains the turn to a tool call with a grammar; the SDK
+            # sets it back to "auto" after a call (Agent.reset_tool_choice), so the model can answer
+            model_settings=ModelSettings(temperature=0.0, max_tokens=max_tokens, tool_choice=tool_choice),
         )
         set_tracing_disabled(True)  # the SDK would otherwise try to upload traces
 
