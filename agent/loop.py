@@ -8,7 +8,8 @@ One run is a small state machine over `RunState`:
             ├── the same calls as earlier in this run ──> not run; next step asks for an answer,
             │                                              showing the model no tools
             ├── unreadable or empty ──> tell the model (a correction), next step
-            └── text ──> done
+            └── text ──> done (a lead to the lists the plan may quote: they follow it, as the
+                         tools gave them; `agent.quoting`)
 
 Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
 become observations and the run goes on; everything else propagates. A hard step limit ends in
@@ -35,6 +36,7 @@ from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink, ToolChoice
 from agent.policy import OneModel, Policy, RunContext, RunPolicy, StepPlan
+from agent.quoting import LEAD_END, quoted_answer
 from agent.system_prompt import fill_prompt, read_prompt
 from agent.tokens import truncate
 from agent.toolsets.base import Toolset
@@ -138,7 +140,7 @@ class Agent:
                 raise MaxStepsError(self.settings.max_steps)
             state.step += 1
             step_started = time.perf_counter()
-            plan, response, model_s = await self._request(run, state, on_text)
+            plan, response, quoted, model_s = await self._request(run, state, on_text)
             step = Step(
                 index=state.step,
                 model=response.model or plan.model.name,
@@ -152,6 +154,7 @@ class Agent:
                 text=response.text,
                 parse_error=response.parse_error,
                 route=plan.route,
+                quoted=quoted,
             )
             state.steps.append(step)
             state.usage += response.usage
@@ -190,11 +193,13 @@ class Agent:
 
     async def _request(
         self, run: RunPolicy, state: RunState, on_text: TextSink | None
-    ) -> tuple[StepPlan, ModelResponse, float]:
-        """Plan and ask one step; once more, replanned, if the policy rejects the response."""
+    ) -> tuple[StepPlan, ModelResponse, list[str], float]:
+        """Plan and ask one step; once more, replanned, if the policy rejects the response. An
+        answer that is a lead to the lists the plan may quote gets them, as given (the tools named)."""
         started = time.perf_counter()
         ctx = state.context()
         rejected = Usage()
+        quoted: list[str] = []
 
         def forward(piece: str) -> None:
             """Pass answer text on, noting when the first arrived (time to first token)."""
@@ -204,11 +209,18 @@ class Agent:
                 on_text(piece)
 
         for attempt in (1, 2):
+            quoted = []
             plan = run.plan(ctx)
             if state.answer_only:  # shown without tools: small models then answer from the results
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
-            response = await self._respond(plan, ctx, held.append if plan.hold else forward)
+            sink = held.append if plan.hold else forward
+            response = await self._respond(plan, ctx, sink)
+            if plan.quote and not response.tool_calls and _is_lead(response):
+                rest = quoted_answer(response.text, plan.quote)[len(response.text.rstrip()) :]
+                sink(rest)  # the lists as the tools gave them, after the model's lead
+                response = response.model_copy(update={"text": response.text.rstrip() + rest})
+                quoted = [r.name for r in plan.quote]
             rejection = run.review(ctx, plan, response) if attempt == 1 else None
             if rejection is None:
                 if held:
@@ -230,7 +242,9 @@ class Agent:
             parse_error=response.parse_error,
         )
         log.debug("model.output", step=state.step, raw=response.raw or response.text)
-        return plan, response, seconds
+        if quoted:
+            log.info("agent.quoted", step=state.step, tools=quoted)
+        return plan, response, quoted, seconds
 
     async def _respond(self, plan: StepPlan, ctx: RunContext, on_text: TextSink | None) -> ModelResponse:
         """The planned model's turn: the conversation less any hidden turns, calls grounded in what
@@ -248,7 +262,12 @@ class Agent:
             wording = RESTATED if plan.tools else RESTATED_ANSWER
             messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
-            messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
+            messages,
+            plan.tools,
+            on_text=on_text,
+            tool_choice=plan.tool_choice,
+            calls=calls,
+            stop=(LEAD_END,) if plan.quote else (),
         )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:
@@ -291,6 +310,11 @@ class Agent:
             truncated=truncated,
             duration_s=seconds,
         )
+
+
+def _is_lead(response: ModelResponse) -> bool:
+    """Whether an answer is a lead to a list: it stopped at the lead's end, or ended with a colon."""
+    return response.stop == LEAD_END or (response.stop is None and response.text.rstrip().endswith(":"))
 
 
 async def _call_hook(hook: StepHook | None, step: Step) -> None:

@@ -134,3 +134,4 @@ class ModelResponse(BaseModel):
     model: str = ""
     raw: str = ""  # the model's raw output, before parsing
     parse_error: str | None = None
+    stop: str | None = None  # the stop sequence the answer ended at (not in `text`); None: it ended itself

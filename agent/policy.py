@@ -6,7 +6,8 @@ question as asked, the step, the conversation, the tools, the run's tool results
 
     begin(question, tools) -> RunPolicy        once, when the run starts
     plan(ctx)             -> StepPlan          before each model turn: model, tools, tool choice,
-                                               turns hidden from the model, hold the streamed text?
+                                               turns hidden from the model, hold the streamed text?,
+                                               the results its answer may quote
     review(ctx, plan, response) -> Rejection?  after it: None, or why the loop should ask again
 
 On a rejection the loop plans the same step again and asks once more; that second answer stands.
@@ -23,9 +24,10 @@ from typing import Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, ToolChoice
+from agent.quoting import quotable
 from agent.trace import Route, ToolCallRecord
 
-__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan"]
+__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan", "may_quote"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ class StepPlan:
     hidden: int = 0  # this run's first `hidden` turns are not shown to the model (a fresh start)
     hold: bool = False  # hold a streamed answer back until `review` accepts it
     route: Route | None = None  # what the trace records about this choice
+    # results an answer may quote: a lead by the model, then their lists as given (`agent.quoting`)
+    quote: Sequence[ToolCallRecord] = ()
+
+
+def may_quote(ctx: RunContext, choice: ToolChoice) -> tuple[ToolCallRecord, ...]:
+    """The results a step's answer may quote (`agent.quoting`): the lists the step before found,
+    unless this step must call a tool."""
+    return () if choice == "required" else quotable(ctx.last_results)
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,10 @@ class OneModel:
         return self
 
     def plan(self, ctx: RunContext) -> StepPlan:
-        """Every tool; the first step's tool choice from the first-step rule, then "auto"."""
-        return StepPlan(self.model, ctx.tools, ctx.first_choice if ctx.step == 1 else "auto")
+        """Every tool; the first step's tool choice from the first-step rule, then "auto"; an
+        answer may quote the lists the last lookup found."""
+        choice = ctx.first_choice if ctx.step == 1 else "auto"
+        return StepPlan(self.model, ctx.tools, choice, quote=may_quote(ctx, choice))
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Every response stands."""
