@@ -8,7 +8,10 @@ from agent.quoting import LEAD_END, items, quotable
 from agent.trace import ToolCallRecord, render_trace
 from tests.conftest import AgentFactory
 
-LIST = "Notes:\n- backup: Nightly ZFS snapshots at 02:00, kept 14 days.\n- router: OPNsense on the N100 box, firmware 24.7.\n(2 notes)"
+LIST = (
+    "Notes:\n- backup: Nightly ZFS snapshots at 02:00, kept 14 days.\n"
+    "- router: OPNsense on the N100 box, firmware 24.7.\n(2 notes)"
+)
 LISTED = LIST.split("\n", 1)[1]
 
 
@@ -23,7 +26,10 @@ def test_the_items_of_a_list_run_from_its_first_item_to_its_end_with_the_count()
 
 
 def test_a_grouped_list_keeps_its_group_headings() -> None:
-    grouped = "7 containers in 2 projects.\nmedia (2):\n- jellyfin: running\n- sonarr: RESTARTING\noffice (1):\n- db: exited"
+    grouped = (
+        "7 containers in 2 projects.\nmedia (2):\n- jellyfin: running\n- sonarr: RESTARTING\n"
+        "office (1):\n- db: exited"
+    )
     assert items(grouped) == grouped.split("\n", 1)[1]
 
 
