@@ -10,6 +10,7 @@ One run is a small state machine over `RunState`:
             ├── unreadable or empty ──> tell the model (a correction), next step
             └── text ──> done (a lead to the lists the plan may quote: they follow it, as the
                          tools gave them; `agent.quoting`)
+    a plan with the answer in it (a lookup's list that answers as asked) ──> done, no model asked
 
 Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
 become observations and the run goes on; everything else propagates. A hard step limit ends in
@@ -36,7 +37,7 @@ from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink, ToolChoice
 from agent.policy import OneModel, Policy, RunContext, RunPolicy, StepPlan
-from agent.quoting import LEAD_END, quoted_answer
+from agent.quoting import LEAD_END, QuoteMode, quoted_answer
 from agent.system_prompt import fill_prompt, read_prompt
 from agent.tokens import truncate
 from agent.toolsets.base import Toolset
@@ -78,6 +79,7 @@ class RunState:
     # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
     answer_only: bool = False
     first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
+    quoting: QuoteMode = "direct"
 
     def __post_init__(self) -> None:
         self.run_start = len(self.messages)
@@ -94,6 +96,7 @@ class RunState:
             results=tuple(self.results),
             last_results=tuple(last),
             first_choice=self.first_choice,
+            quoting=self.quoting,
         )
 
 
@@ -134,6 +137,7 @@ class Agent:
             system = f"{system}\n\n{guide}"
         first: ToolChoice = "required" if tools and self.settings.first_step == "tool" else "auto"
         state = RunState(question, [Message.system(system), *history, Message.user(question)], tools, first)
+        state.quoting = self.settings.quote_lists
         run = self.policy.begin(question, tools)
         while True:
             if state.step >= self.settings.max_steps:
@@ -155,6 +159,7 @@ class Agent:
                 parse_error=response.parse_error,
                 route=plan.route,
                 quoted=quoted,
+                direct=plan.direct is not None,
             )
             state.steps.append(step)
             state.usage += response.usage
@@ -215,6 +220,11 @@ class Agent:
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
             sink = held.append if plan.hold else forward
+            if plan.direct is not None:  # the lookup's list answers as asked: no model turn
+                forward(plan.direct)
+                quoted = [r.name for r in ctx.last_results]
+                response = ModelResponse(text=plan.direct, model=plan.model.name)
+                break
             response = await self._respond(plan, ctx, sink)
             if plan.quote and not response.tool_calls and _is_lead(response):
                 rest = quoted_answer(response.text, plan.quote)[len(response.text.rstrip()) :]

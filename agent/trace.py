@@ -61,6 +61,7 @@ class Step(BaseModel):
     repeated: list[ToolCall] = Field(default_factory=list)
     # the tools whose lists the answer quotes as they gave them, after the model's lead (`agent.quoting`)
     quoted: list[str] = Field(default_factory=list)
+    direct: bool = False  # ... and is that list alone: it answered the question as asked, no model was asked
 
     @property
     def tool_s(self) -> float:
@@ -128,7 +129,12 @@ def render_trace(result: RunResult) -> str:
             lines.append(f"  route: {step.model} — {step.route.reason}")
         if step.parse_error:
             lines.append(f"  unreadable output: {_short(step.parse_error)}")
-        if step.quoted:
+        if step.direct:
+            lines.append(
+                f"  answer: the list {', '.join(step.quoted)} gave, as it gave it (the call holds every word "
+                "of the question; no model turn)"
+            )
+        elif step.quoted:
             lines.append(f"  answer: the model's lead, then the lists of {', '.join(step.quoted)} as given")
         for repeated in step.repeated:
             args = ", ".join(f"{k}={v!r}" for k, v in repeated.arguments.items())

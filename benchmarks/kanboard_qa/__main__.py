@@ -188,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         "speculative": args.speculative,
         "ground": args.ground,
         "restate": args.restate,
+        "quote": args.quote,
     }
     runs: list[Results] = []
 
@@ -367,6 +368,8 @@ def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSet
         update["ground_arguments"] = args.ground
     if args.restate is not None:
         update["restate_question"] = args.restate
+    if args.quote is not None:
+        update["quote_lists"] = args.quote
     return (config.agent if config else AgentSettings()).model_copy(update=update)
 
 
@@ -394,6 +397,12 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         type=_on_off,
         default=None,
         help="on|off: the question said again after results (ablation)",
+    )
+    parser.add_argument(
+        "--quote",
+        choices=["direct", "lead", "off"],
+        default=None,
+        help="answers that reuse a tool's list (agent.quoting; ablation); default: the config's",
     )
     parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"

@@ -86,6 +86,9 @@ class Outcome(BaseModel):
     models: list[str] = Field(default_factory=list)  # the model that answered each step
     tools: list[str] = Field(default_factory=list)  # tools called, in order
     routes: list[Route] = Field(default_factory=list)
+    # how the answer was written: "direct" (a tool's list, no model turn), "lead" (the model's lead,
+    # then the list as given) or "model" (every token by the model; `agent.quoting`)
+    answer_kind: str = "model"
 
 
 class Results(BaseModel):
@@ -153,6 +156,8 @@ def _fill(outcome: Outcome, steps: Sequence[Step], duration_s: float, answer: st
     outcome.models = [s.model for s in steps]
     outcome.tools = [c.name for s in steps for c in s.tool_calls]
     outcome.routes = [s.route for s in steps if s.route]
+    last = steps[-1] if steps else None
+    outcome.answer_kind = "direct" if last and last.direct else "lead" if last and last.quoted else "model"
 
 
 async def _ask(
