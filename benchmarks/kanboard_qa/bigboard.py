@@ -493,7 +493,11 @@ def _generated() -> dict[str, Any]:
         )
         weight[username], user_id[username] = load, n
     first_names = [name.split()[0] for _, name, _ in _PEOPLE]
-    projects, columns, swimlanes, categories, tags = [], [], [], [], []
+    projects: list[dict[str, Any]] = []
+    columns: list[dict[str, Any]] = []
+    swimlanes: list[dict[str, Any]] = []
+    categories: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
     column_ids: dict[tuple[int, str], int] = {}
     tag_ids: dict[tuple[int, str], int] = {}
     lane_ids: dict[int, list[int]] = {}
@@ -544,9 +548,9 @@ def _generated() -> dict[str, Any]:
             tags.append({"id": len(tags) + 1, "project_id": p, "name": name, "color_id": "grey"})
         titles = [f"{verb} {thing}" for verb in spec.verbs for thing in spec.objects]
         planned += [(p, title, None) for title in rng.sample(titles, spec.count)]
-    for anchor in _ANCHORS:
-        p = next(i for i, spec in enumerate(_PROJECTS, start=1) if spec.name == anchor.project)
-        planned.append((p, anchor.title, anchor))
+    for planted in _ANCHORS:
+        p = next(i for i, spec in enumerate(_PROJECTS, start=1) if spec.name == planted.project)
+        planned.append((p, planted.title, planted))
     rng.shuffle(planned)  # ids in creation order, projects interleaved as on a real board
 
     tasks: list[dict[str, Any]] = []
