@@ -29,6 +29,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from agent.config import ServerSettings
@@ -216,7 +217,10 @@ class MCPToolset:
         """The server's tools, listed again once the last listing is `tools_ttl_s` old.
 
         Servers may put live data in their schemas (the Kanboard server names the board's projects
-        and people), so a long-running agent sees a board's new names within that time.
+        and people), so a long-running agent sees a board's new names within that time. A server
+        that answers the listing with an error (the Docker server whose engine is not there) stays
+        connected; the error, its reason, is raised as `ToolServerError` and nothing is cached, so
+        the next listing asks again.
         """
         if self._tools is None or time.monotonic() - self._listed_at > self._tools_ttl:
             client = await self._connect()
@@ -226,6 +230,8 @@ class MCPToolset:
             except TimeoutError:
                 await self._reset()
                 raise ToolServerError(f"MCP server {self.name!r} did not list its tools in time") from None
+            except MCPError as exc:  # it answered, so it runs: it cannot serve now (its engine is down)
+                raise ToolServerError(exc.message) from None
             except Exception as exc:
                 await self._reset()
                 raise ToolServerError(

@@ -22,7 +22,11 @@ async def test_the_shipped_servers_are_kanboard_and_docker_named_as_the_config_n
     async with open_servers(Servers(), demo_transport(), writes=False) as toolbox:
         assert [t.name for t in toolbox.toolsets] == ["kanboard", "docker"]
         names = [t.name for t in await toolbox.list_tools()]
+        guide = await toolbox.instructions()
     assert "kanboard__search_tasks" in names
+    # with no engine at DOCKER_HOST the Docker server offers nothing, and the model is told why
+    assert not any(n.startswith("docker__") for n in names)
+    assert "## Server docker\nNot available now, so it offers no tools: Docker is not reachable" in guide
 
 
 async def test_kanboard_alone_offers_only_the_kanboard_tools() -> None:
