@@ -12,6 +12,7 @@ sees: see `agent.toolsets.base`.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import sys
@@ -34,6 +35,7 @@ from mcp_types import CallToolResult, TextContent
 
 from agent.config import ServerSettings
 from agent.exceptions import ToolServerError, ToolTimeoutError
+from agent.grounding import NAMES_META
 from agent.messages import ToolResult, ToolSpec
 from agent.toolsets.base import Toolbox
 from homelab_common.redact import redact_url, redact_urls
@@ -77,13 +79,37 @@ def _client_for(settings: ServerSettings, on_status: Callable[[int], None]) -> C
 
 def _spec(tool: Any) -> ToolSpec:
     annotations = tool.annotations
+    parameters = tool.input_schema or {"type": "object", "properties": {}}
+    names = _names(tool.meta, parameters)
+    if names:  # the names go to grounding, not into the prompt: their enums are dropped here
+        parameters = copy.deepcopy(parameters)
+        for name in names:
+            parameters["properties"][name].pop("enum", None)
     return ToolSpec(
         name=tool.name,
         description=(tool.description or "").strip(),
-        parameters=tool.input_schema or {"type": "object", "properties": {}},
+        parameters=parameters,
         read_only=annotations.read_only_hint if annotations else None,
         destructive=annotations.destructive_hint if annotations else None,
+        names=names,
     )
+
+
+def _names(meta: Any, parameters: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The names a server lists under `NAMES_META` for parameters the schema has (strings only)."""
+    listed = meta.get(NAMES_META) if isinstance(meta, dict) else None
+    if not isinstance(listed, dict):
+        return {}
+    properties = parameters.get("properties") or {}
+    return {
+        name: tuple(values)
+        for name, values in listed.items()
+        if name in properties
+        and isinstance(properties[name], dict)
+        and isinstance(values, list)
+        and values
+        and all(isinstance(v, str) for v in values)
+    }
 
 
 def _result(result: CallToolResult) -> ToolResult:

@@ -25,6 +25,7 @@ import snowballstemmer
 
 from .client import KanboardClient
 from .models import Project, Task, TaskExtras, User
+from .resolve import same_person
 
 __all__ = ["BoardIndex", "Entry", "Hit", "Query", "parse_query", "stems"]
 
@@ -300,7 +301,7 @@ def _assignee_is(entry: Entry, value: str) -> bool:
     return (
         (wanted.isdigit() and int(wanted) == user.id)
         or wanted in {user.username.casefold(), user.name.casefold()}
-        or wanted in user.name.casefold()
+        or same_person(value, user)  # whole words: assignee:sam is not Samantha
     )
 
 
