@@ -334,7 +334,7 @@ async def _task(r: Resolver, index: BoardIndex, text: str) -> tuple[Entry, str]:
     """The task `text` names (#id, a title, part of one, or its words), and a note when it was a guess."""
     by_id = {e.task.id: e for e in index.entries}
     try:
-        task = await r.task(text)
+        task = await r.task(text, known=[e.task for e in index.entries])
     except KanboardNotFoundError as exc:
         hits = index.search(Query(words=text))
         if not hits or text.strip().lstrip("#").isdigit():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -184,8 +184,11 @@ class Resolver:
             raise KanboardNotFoundError(f'Several people are called "{text}": {listed}. Name one in full.')
         raise _miss("person", text, [u.username for u in users] + [u.name for u in users if u.name])
 
-    async def task(self, text: str, project: Project | None = None) -> Task:
-        """A task by "#12", "12" or (part of) its title, open tasks first."""
+    async def task(
+        self, text: str, project: Project | None = None, *, known: Sequence[Task] | None = None
+    ) -> Task:
+        """A task by "#12", "12" or (part of) its title, open tasks first; titles among `known`
+        (the board index's tasks) when given, else read from Kanboard project by project."""
         match = _ID.fullmatch(text.strip())
         if match:
             task = await self._task_by_id(int(match.group(1)))
@@ -197,8 +200,12 @@ class Resolver:
         projects = [project] if project else await self.projects()
         candidates: list[Task] = []
         for closed in (False, True):
-            for each in projects:
-                candidates += await self.kb.tasks(each.id, closed=closed)
+            if known is not None:
+                wanted = {each.id for each in projects}
+                candidates += [t for t in known if t.project_id in wanted and bool(t.is_active) != closed]
+            else:
+                for each in projects:
+                    candidates += await self.kb.tasks(each.id, closed=closed)
             found = _task_by_title(text, candidates)
             if found is not None:
                 return found
