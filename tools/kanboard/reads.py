@@ -37,7 +37,11 @@ class Reads:
     async def list_projects(self) -> str:
         async with self._access.session("list_projects") as r:
             projects = await r.projects()
-            open_tasks = {project.id: await r.kb.tasks(project.id) for project in projects}
+            index = await self._access.index(r)  # one read of the board, not one per project
+            open_tasks: dict[int, list[Task]] = {project.id: [] for project in projects}
+            for entry in index.entries:
+                if entry.is_open and entry.project.id in open_tasks:
+                    open_tasks[entry.project.id].append(entry.task)
             return fmt.projects(projects, open_tasks, now(), self._access.demo)
 
     async def show_board(self, project: str, column: str = "") -> str:
