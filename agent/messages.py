@@ -84,6 +84,10 @@ class ToolSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     read_only: bool | None = None  # MCP readOnlyHint
     destructive: bool | None = None  # MCP destructiveHint
+    # the closed lists of names string parameters take (a server's world: its projects, people),
+    # kept out of `parameters` and so out of the prompt; `agent.grounding` admits in a call the
+    # ones the conversation has named
+    names: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class ToolResult(BaseModel):
