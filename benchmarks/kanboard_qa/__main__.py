@@ -315,6 +315,67 @@ def _compare(argv: list[str]) -> int:
     return 0
 
 
+def _ablate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.kanboard_qa ablate",
+        description="One model under several values of agent.quote_lists, side by side in one run "
+        "(question by question, each with its own copy of the model, so load hits all alike).",
+    )
+    parser.add_argument("model", help="model name from --config, or a .gguf path")
+    parser.add_argument("--quotes", default="direct,off", help="values of agent.quote_lists to compare")
+    _common_options(parser)
+    parser.add_argument("--name", default="ablate", help="file name of the combined report")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    config, make = _builder(args)
+    base = _agent_settings(args, config)
+    values = [v.strip() for v in args.quotes.split(",") if v.strip()]
+    contenders = [
+        Contender(
+            f"{_stem(args.model)} quote={value}",
+            make(args.model),
+            config={"model": args.model, "quote_lists": value, "threads": args.threads},
+            settings=base.model_copy(update={"quote_lists": value}),
+        )
+        for value in values
+    ]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Results] = []
+
+    async def ask_all() -> None:
+        try:
+            for suite in suites(args.board):
+                partial = out / f"{args.name}-{suite.name}.partial.jsonl"
+                partial.write_text("")
+                questions = _questions(args, suite)
+                runs.extend(
+                    await run_side_by_side(
+                        contenders,
+                        questions,
+                        agent_settings=base,
+                        on_outcome=_labelled(_progress(partial)),
+                        suite=suite,
+                        kanboard=_kanboard(args),
+                        servers=_servers(args),
+                    )
+                )
+                partial.unlink()
+        finally:
+            for c in contenders:
+                if not isinstance(c.model, Policy):
+                    await c.model.aclose()
+
+    anyio.run(ask_all)
+    for results in runs:
+        (out / f"{args.name}-{_slug(results.label)}-{results.board}.json").write_text(
+            results.model_dump_json(indent=1)
+        )
+    md, _ = write_report(runs, out, args.name)
+    print(md.read_text())
+    return 0
+
+
 def _servers(args: argparse.Namespace) -> Servers:
     """The servers this run asks through (--servers, --docker-host)."""
     return Servers(mode=args.servers, docker_host=args.docker_host or MISSING_DOCKER)
@@ -490,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         return _rescore(argv[1:])
     if argv[:1] == ["compare"]:
         return _compare(argv[1:])
+    if argv[:1] == ["ablate"]:
+        return _ablate(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.kanboard_qa",
         description=__doc__,

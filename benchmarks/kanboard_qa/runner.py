@@ -206,6 +206,7 @@ class Contender:
     model: Model | Policy
     reset: Reset | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    settings: AgentSettings | None = None  # instead of the run's agent settings (an ablation)
 
 
 async def run_questions(
@@ -277,12 +278,13 @@ async def run_side_by_side(
                     outcome_of_reset = contender.reset()
                     if inspect.isawaitable(outcome_of_reset):
                         await outcome_of_reset
+                own = contender.settings or settings
                 if question.writes:
                     fresh = suite.transport()
                     async with open_servers(servers, fresh, writes=True, kanboard=kanboard) as write_tools:
-                        outcome = await _ask(contender.model, write_tools, question, fresh, settings)
+                        outcome = await _ask(contender.model, write_tools, question, fresh, own)
                 else:
-                    outcome = await _ask(contender.model, read_tools, question, reads, settings)
+                    outcome = await _ask(contender.model, read_tools, question, reads, own)
                 log.info(
                     "benchmark.question",
                     board=suite.name,
