@@ -84,7 +84,10 @@ class Metrics:
         self.in_flight.set_function(lambda: float(active()))
 
     def observe_run(self, result: RunResult) -> None:
-        """Record a finished run: duration, tokens/s, and every tool call's outcome."""
+        """Record a finished run: duration, tokens/s, every tool call's outcome (a paused run: a count)."""
+        if result.paused is not None:
+            self.runs.labels("paused").inc()
+            return
         self.runs.labels("ok").inc()
         self.run_seconds.observe(result.duration_s)
         model_s = sum(step.model_s for step in result.steps)

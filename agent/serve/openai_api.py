@@ -9,6 +9,11 @@ conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue
 Retry-After, decided before the body is parsed. A client that goes away cancels its run, waiting
 or running, and frees its place. Auth, the request guard, metrics and routing live in
 `agent.serve.http` and `agent.serve.guard`.
+
+A write the agent wants to run is asked about in the chat itself (`agent.serve.chat_approval`):
+the answer says what would be done and how to allow it, and the user's next message, yes or no,
+decides. An answer to an approval that is not pending (used, expired, another caller's or
+conversation's) is a 409.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from starlette.types import Receive, Scope, Send
 from agent.exceptions import HomelabAgentError, ModelNotFoundError
 from agent.messages import Message
 from agent.models.base import TextSink
+from agent.serve.chat_approval import answer_in_chat
+from agent.serve.pending import NotPendingError, caller
 from agent.serve.queue import QueueFullError, Ticket
 from agent.serve.service import AGENT_MODEL_ID, Service
 from agent.trace import RunResult
@@ -78,6 +85,7 @@ class ChatRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     tools: list[Any] | None = None
     functions: list[Any] | None = None
+    user: str | None = None  # the end user, as the client names them (an approval is bound to it)
 
     def unsupported(self) -> tuple[str, str] | None:
         """What this request asks for that the agent cannot honour, as (message, param), or None."""
@@ -101,6 +109,10 @@ class ChatRequest(BaseModel):
     def text_bytes(self) -> int:
         """The size of the conversation's text in bytes (a little per message for its framing)."""
         return sum(len(m.text.encode()) + 16 for m in self.messages)
+
+    def turns(self) -> list[tuple[str, str]]:
+        """The (role, text) user and assistant turns with text, the question last."""
+        return [(m.role, m.text) for m in self.messages if m.role in ("user", "assistant") and m.text]
 
     def split(self) -> tuple[str, list[Message]]:
         """The question (the last user message) and the history before it."""
@@ -219,7 +231,7 @@ class AgentStream(Response):
                                     _chunk(self._cid, self._model, {"content": piece})
                                 )
                             )
-                        except (HomelabAgentError, QueueFullError) as exc:
+                        except (HomelabAgentError, QueueFullError, NotPendingError) as exc:
                             problem = {
                                 "error": {
                                     "message": redact_urls(str(exc)),
@@ -311,24 +323,29 @@ async def chat_completions(request: Request) -> Response:
         chat = parsed
         if chat.model not in service.model_ids:
             return _no_such_model(chat.model, service)
-        question, history = chat.split()
+        _, history = chat.split()
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        owner = _caller(request, chat)
+
+        def turn(sink: TextSink | None) -> Awaitable[RunResult]:
+            return answer_in_chat(
+                service,
+                owner=owner,
+                turns=chat.turns(),
+                history=history,
+                model=chat.model,
+                on_text=sink,
+                ticket=ticket,
+            )
+
         if chat.stream:
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage
             handed_over = True  # the stream releases the ticket when it ends
-            return AgentStream(
-                lambda sink: service.answer(
-                    question, history=history, on_text=sink, model=chat.model, ticket=ticket
-                ),
-                ticket,
-                cid,
-                chat.model,
-                include_usage,
-            )
+            return AgentStream(turn, ticket, cid, chat.model, include_usage)
         try:
-            result = await _answer_unless_gone(
-                request, lambda: service.answer(question, history=history, model=chat.model, ticket=ticket)
-            )
+            result = await _answer_unless_gone(request, lambda: turn(None))
+        except NotPendingError as exc:
+            return error(409, str(exc), "invalid_request_error", "approval_not_pending")
         except ModelNotFoundError as exc:
             return error(404, str(exc), "invalid_request_error", "model_not_found")
         except (
@@ -341,6 +358,14 @@ async def chat_completions(request: Request) -> Response:
     finally:
         if not handed_over:
             ticket.release()
+
+
+def _caller(request: Request, chat: ChatRequest) -> str:
+    """Who asks: a hash of the bearer token and of the end user the client names (`user`, or
+    Open WebUI's forwarded user id), never the token itself."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    user = chat.user or request.headers.get("x-openwebui-user-id")
+    return caller(token if scheme.lower() == "bearer" else None, user)
 
 
 def _no_such_model(model: str, service: Service) -> JSONResponse:
