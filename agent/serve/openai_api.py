@@ -3,12 +3,15 @@
 The last user message is the question; earlier user and assistant messages are the history (system
 messages are ignored: the agent has its own prompt). `stream: true` sends `chat.completion.chunk`
 server-sent events as the answer is generated, and with `stream_options.include_usage` a last chunk
-with the token counts. What the agent cannot honour is refused with a 400 that says so: `n` above
-1, a `response_format` other than text, and client-side `tools` (the agent calls its own). A
-conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue is a 429 with
-Retry-After, decided before the body is parsed. A client that goes away cancels its run, waiting
-or running, and frees its place. Auth, the request guard, metrics and routing live in
-`agent.serve.http` and `agent.serve.guard`.
+with the token counts. The client's own `tools`/`functions`/`tool_choice` (Open WebUI attaches its
+built-in tools to every chat) are left out: the agent answers with its own tools (the MCP servers in
+its config), and the log records how many client tools it ignored (`openai.client_tools_ignored`).
+What the agent cannot honour is refused with a 400 that says so: `n` above 1 and a `response_format`
+other than text. A conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue
+is a 429 with Retry-After, decided before the body is parsed. Every error sent to a client, as a
+status or inside a stream, is also logged (`openai.error`: status, type, code, never the body). A
+client that goes away cancels its run, waiting or running, and frees its place. Auth, the request
+guard, metrics and routing live in `agent.serve.http` and `agent.serve.guard`.
 
 A write the agent wants to run is asked about in the chat itself (`agent.serve.chat_approval`):
 the answer says what would be done and how to allow it, and the user's next message, yes or no,
@@ -85,7 +88,13 @@ class ChatRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     tools: list[Any] | None = None
     functions: list[Any] | None = None
+    tool_choice: Any = None
     user: str | None = None  # the end user, as the client names them (an approval is bound to it)
+
+    @property
+    def client_tools(self) -> int:
+        """How many tools (and legacy functions) the client attached; the agent leaves them out."""
+        return len(self.tools or ()) + len(self.functions or ())
 
     def unsupported(self) -> tuple[str, str] | None:
         """What this request asks for that the agent cannot honour, as (message, param), or None."""
@@ -97,12 +106,6 @@ class ChatRequest(BaseModel):
                 f"response_format {kind!r} is not supported: the agent answers in plain text; "
                 "ask for the format in the question instead",
                 "response_format",
-            )
-        if self.tools or self.functions:
-            return (
-                "client-side tools are not supported: the agent calls its own tools (the MCP servers "
-                "in its config) and returns only the answer; leave out `tools`",
-                "tools" if self.tools else "functions",
             )
         return None
 
@@ -136,7 +139,8 @@ def error(
     param: str | None = None,
     **headers: str,
 ) -> JSONResponse:
-    """An OpenAI-style error response (credentials inside URLs blanked)."""
+    """An OpenAI-style error response (credentials inside URLs blanked), logged as `openai.error`."""
+    log.info("openai.error", status=status, type=kind, code=code, param=param)
     body = {"error": {"message": redact_urls(message), "type": kind, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers or None)
 
@@ -232,6 +236,13 @@ class AgentStream(Response):
                                 )
                             )
                         except (HomelabAgentError, QueueFullError, NotPendingError) as exc:
+                            log.info(
+                                "openai.error",
+                                status=200,
+                                type="agent_error",
+                                code=type(exc).__name__,
+                                stream=True,
+                            )
                             problem = {
                                 "error": {
                                     "message": redact_urls(str(exc)),
@@ -324,6 +335,13 @@ async def chat_completions(request: Request) -> Response:
         if chat.model not in service.model_ids:
             return _no_such_model(chat.model, service)
         _, history = chat.split()
+        if chat.client_tools or chat.tool_choice is not None:
+            log.info(
+                "openai.client_tools_ignored",
+                count=chat.client_tools,
+                tool_choice=chat.tool_choice if isinstance(chat.tool_choice, str) else None,
+                model=chat.model,
+            )
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         owner = _caller(request, chat)
 
