@@ -159,7 +159,10 @@ class ServeSettings(_Strict):
     # "~/.local/state/homelab-agent/serve.sqlite3"), ":memory:" (this process only), or a
     # redis://host:port/db URL shared by replicas (pip install 'homelab-agent[redis]')
     store: str | None = None
-    stateless_mcp: bool = True  # streamable HTTP without MCP sessions (any replica answers any request)
+    # handshake-era MCP clients without MCP sessions too (2026-07-28 requests never have one): any
+    # replica answers any request, conversations belong to the token holder, and such clients
+    # cannot be asked mid-call (serve.allow_writes decides for them)
+    stateless_mcp: bool = False
 
 
 class Config(_Strict):

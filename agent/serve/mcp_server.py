@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 import structlog
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from mcp_types import Tool as MCPTool
@@ -35,7 +35,7 @@ from agent.serve.asking import (
     input_required,
     input_rounds,
 )
-from agent.serve.pending import NotPendingError, Pending
+from agent.serve.pending import NotPendingError, Pending, caller
 from agent.serve.queue import QueueFullError
 from agent.serve.service import Service
 from agent.serve.sessions import UnknownSessionError
@@ -87,10 +87,12 @@ def _owner(ctx: Context[Any, Any]) -> str:
     headers = ctx.headers
     if headers is None:
         return "local"  # stdio, or in process: the one client that started this server
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    holder = caller(token if scheme.lower() == "bearer" else None)
     if input_rounds(ctx):
-        return "http"  # 2026-07-28 requests have no connection (and their session header is unchecked)
+        return holder  # 2026-07-28 requests have no connection (and their session header is unchecked)
     session = headers.get("mcp-session-id")  # the MCP library routed the request by it: a real session
-    return f"mcp:{session}" if session else "http"
+    return f"mcp:{session}" if session else holder
 
 
 def _as_mcp_tool(spec: ToolSpec) -> MCPTool:
@@ -203,8 +205,16 @@ class AgentMCPServer(MCPServer[Any]):
 
 def build_mcp_server(service: Service) -> AgentMCPServer:
     """The MCP server for `service`: the `ask` tool (and re-exported tools if configured)."""
+    # the 2026-07-28 requestState is sealed with a key every replica (and a restarted one) shares
+    sealed = RequestStateSecurity(
+        keys=[service.store.secret("mcp-request-state")], ttl=service.settings.approval_timeout_s + 60
+    )
     server = AgentMCPServer(
-        service, name="homelab-agent", version=server_version(), instructions=INSTRUCTIONS
+        service,
+        name="homelab-agent",
+        version=server_version(),
+        instructions=INSTRUCTIONS,
+        request_state_security=sealed,
     )
 
     @server.tool(

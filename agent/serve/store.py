@@ -2,7 +2,9 @@
 
 `RunStore` is a small key-value protocol (a namespace, a key, a JSON string, a time to live) with
 one atomic operation, `take`: read and delete, so a pending approval is used once even when two
-replicas get the same answer. Two implementations:
+replicas get the same answer; and `secret`, a random key made once and shared by every process on
+the store (the MCP SDK seals its 2026-07-28 `requestState` with it, so a retry may reach another
+replica, or the same one after a restart). Two implementations:
 
 - `SQLiteRunStore` (the default; stdlib `sqlite3`, one file, nothing to install): conversations
   and pending approvals survive a restart of `serve`. `":memory:"` keeps them in the process only.
@@ -14,6 +16,7 @@ What the values mean is the callers' business (`agent.serve.sessions`, `agent.se
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -46,6 +49,10 @@ class RunStore(Protocol):
 
     async def delete(self, space: str, key: str) -> None:
         """Forget the key (nothing happens when there is none)."""
+        ...
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte key under `name`, made on first use, the same for every process here."""
         ...
 
     async def aclose(self) -> None:
@@ -111,6 +118,16 @@ class SQLiteRunStore:
         """Forget the key."""
         self._db.execute("DELETE FROM kv WHERE space = ? AND key = ?", (space, key))
 
+    def secret(self, name: str) -> bytes:
+        """The key `name`, made on first use (never expires)."""
+        made = secrets.token_hex(32)
+        self._db.execute(
+            "INSERT OR IGNORE INTO kv (space, key, value, expires_at) VALUES ('secret', ?, ?, 1e300)",
+            (name, made),
+        )
+        row = self._db.execute("SELECT value FROM kv WHERE space = 'secret' AND key = ?", (name,)).fetchone()
+        return bytes.fromhex(str(row[0]))
+
     async def aclose(self) -> None:
         """Close the database."""
         self._db.close()
@@ -121,7 +138,8 @@ class RedisRunStore:
 
     def __init__(self, url: str, prefix: str = "homelab-agent") -> None:
         try:
-            import redis.asyncio as redis  # an optional extra
+            import redis as sync_redis  # an optional extra
+            import redis.asyncio as redis
         except ImportError:
             raise ConfigError(
                 f"serve.store = {url!r} needs the redis client: pip install 'homelab-agent[redis]'"
@@ -129,6 +147,7 @@ class RedisRunStore:
         self.url = url
         self._prefix = prefix
         self._redis: Any = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+        self._sync: Any = sync_redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
 
     def _key(self, space: str, key: str) -> str:
         return f"{self._prefix}:{space}:{key}"
@@ -151,9 +170,23 @@ class RedisRunStore:
         """Forget the key."""
         await self._redis.delete(self._key(space, key))
 
+    def secret(self, name: str) -> bytes:
+        """The key `name`, made on first use by whichever replica comes first (SET NX).
+
+        Raises:
+            ConfigError: Redis does not answer.
+        """
+        key = self._key("secret", name)
+        try:
+            self._sync.set(key, secrets.token_hex(32), nx=True)
+            return bytes.fromhex(str(self._sync.get(key)))
+        except Exception as exc:  # redis.exceptions.ConnectionError and kin
+            raise ConfigError(f"cannot reach the serve store {self.url}: {exc} (serve.store)") from None
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         await self._redis.aclose()
+        self._sync.close()
 
 
 def open_store(location: str | None) -> RunStore:
