@@ -1,7 +1,7 @@
 """Serving the agent: an MCP server (stdio or streamable HTTP), an OpenAI-compatible API, metrics.
 
     service.py      the runtime, queue, sessions and metrics every transport shares; `answer()`,
-                    `call_tool()`
+                    `chat()` (the plain model, `homelab-agent-chat`), `call_tool()`
     mcp_server.py   the `ask` tool (progress, sessions, trace) and re-exported tools
     asking.py       how an MCP client's user is asked to approve a write, on every protocol
     openai_api.py   /v1/chat/completions (streaming or not) and /v1/models
@@ -24,7 +24,7 @@ from agent.serve.http import build_app, http_server, serve_http
 from agent.serve.mcp_server import AskResult, build_mcp_server
 from agent.serve.metrics import Metrics
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
-from agent.serve.service import AGENT_MODEL_ID, Service
+from agent.serve.service import AGENT_MODEL_ID, CHAT_MODEL_ID, Service
 from agent.serve.sessions import SessionStore, UnknownSessionError
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Approver",
     "AskResult",
     "BearerAuth",
+    "CHAT_MODEL_ID",
     "Decision",
     "FairQueue",
     "Metrics",
