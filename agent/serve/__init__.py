@@ -1,7 +1,7 @@
 """Serving the agent: an MCP server (stdio or streamable HTTP), an OpenAI-compatible API, metrics.
 
     service.py      the runtime, queue, sessions and metrics every transport shares; `answer()`,
-                    `call_tool()`
+                    `chat()` (the plain model, `homelab-agent-chat`), `call_tool()`
     mcp_server.py   the `ask` tool (progress, sessions, trace) and re-exported tools
     approval.py     the write-approval policy: which calls wait for the user, and the toolset wrapper
     pending.py      runs and calls waiting for approval: parked by reference, claimed once
@@ -28,7 +28,7 @@ from agent.serve.mcp_server import AskResult, build_mcp_server
 from agent.serve.metrics import Metrics
 from agent.serve.pending import NotPendingError, Pending
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
-from agent.serve.service import AGENT_MODEL_ID, Service
+from agent.serve.service import AGENT_MODEL_ID, CHAT_MODEL_ID, Service
 from agent.serve.sessions import SessionStore, UnknownSessionError
 from agent.serve.store import RedisRunStore, RunStore, SQLiteRunStore
 
@@ -38,6 +38,7 @@ __all__ = [
     "Approver",
     "AskResult",
     "BearerAuth",
+    "CHAT_MODEL_ID",
     "Decision",
     "FairQueue",
     "Metrics",

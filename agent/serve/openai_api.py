@@ -1,7 +1,10 @@
 """An OpenAI-compatible `/v1/chat/completions` and `/v1/models`, so chat front ends can use the agent.
 
 The last user message is the question; earlier user and assistant messages are the history (system
-messages are ignored: the agent has its own prompt). `stream: true` sends `chat.completion.chunk`
+messages are ignored: the agent has its own prompt). The model `homelab-agent-chat` is the plain
+model instead: the answering model on the client's messages as they are (system messages included),
+one turn, no tools, no agent run; it is what a chat UI's housekeeping (titles, tags, follow-up
+suggestions) should use. `stream: true` sends `chat.completion.chunk`
 server-sent events as the answer is generated, and with `stream_options.include_usage` a last chunk
 with the token counts. The client's own `tools`/`functions`/`tool_choice` (Open WebUI attaches its
 built-in tools to every chat) are left out: the agent answers with its own tools (the MCP servers in
@@ -42,7 +45,7 @@ from agent.models.base import TextSink
 from agent.serve.chat_approval import answer_in_chat
 from agent.serve.pending import NotPendingError, caller
 from agent.serve.queue import QueueFullError, Ticket
-from agent.serve.service import AGENT_MODEL_ID, Service
+from agent.serve.service import AGENT_MODEL_ID, CHAT_MODEL_ID, Service
 from agent.trace import RunResult
 from homelab_common.redact import redact_urls
 
@@ -116,6 +119,18 @@ class ChatRequest(BaseModel):
     def turns(self) -> list[tuple[str, str]]:
         """The (role, text) user and assistant turns with text, the question last."""
         return [(m.role, m.text) for m in self.messages if m.role in ("user", "assistant") and m.text]
+
+    def conversation(self) -> list[Message]:
+        """The messages as the plain model reads them: system, user and assistant text, in order."""
+        turns: list[Message] = []
+        for m in self.messages:
+            if m.role in ("system", "developer") and m.text:
+                turns.append(Message.system(m.text))
+            elif m.role == "user":
+                turns.append(Message.user(m.text))
+            elif m.role == "assistant" and m.text:
+                turns.append(Message.assistant(m.text))
+        return turns
 
     def split(self) -> tuple[str, list[Message]]:
         """The question (the last user message) and the history before it."""
@@ -344,9 +359,12 @@ async def chat_completions(request: Request) -> Response:
             )
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         owner = _caller(request, chat)
-
-        def turn(sink: TextSink | None) -> Awaitable[RunResult]:
-            return answer_in_chat(
+        run: Callable[[TextSink | None], Awaitable[RunResult]]
+        if chat.model == CHAT_MODEL_ID:
+            turns = chat.conversation()
+            run = lambda sink: service.chat(turns, on_text=sink, ticket=ticket)  # noqa: E731
+        else:
+            run = lambda sink: answer_in_chat(  # noqa: E731
                 service,
                 owner=owner,
                 turns=chat.turns(),
@@ -355,13 +373,12 @@ async def chat_completions(request: Request) -> Response:
                 on_text=sink,
                 ticket=ticket,
             )
-
         if chat.stream:
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage
             handed_over = True  # the stream releases the ticket when it ends
-            return AgentStream(turn, ticket, cid, chat.model, include_usage)
+            return AgentStream(run, ticket, cid, chat.model, include_usage)
         try:
-            result = await _answer_unless_gone(request, lambda: turn(None))
+            result = await _answer_unless_gone(request, lambda: run(None))
         except NotPendingError as exc:
             return error(409, str(exc), "invalid_request_error", "approval_not_pending")
         except ModelNotFoundError as exc:
@@ -401,7 +418,7 @@ def _model_object(model: str, created: int) -> dict[str, Any]:
 
 
 async def list_models(request: Request) -> JSONResponse:
-    """GET /v1/models: the agent, then each configured model."""
+    """GET /v1/models: the agent, the plain model, then each configured model."""
     service: Service = request.app.state.service
     data = [_model_object(m, service.started) for m in service.model_ids]
     return JSONResponse({"object": "list", "data": data})

@@ -5,10 +5,13 @@ queue, wraps the toolbox in the request's write-approval policy (`agent.serve.ap
 question (alone, or in a session), and records the outcome in the metrics. A run that needs the
 user's approval returns paused and gives its slot back at once; `park` keeps it in the store
 (`agent.serve.pending`) and `resume` goes on with it, in a new slot, once the decision comes: in
-another request, on another replica, after a restart. `Service.call_tool` is the one way a
-re-exported tool is called: the same approval, a place in the same queue, one log line and a
-metric. The MCP server and the OpenAI-compatible API call these; neither touches the loop or the
-toolbox directly. Transports and HTTP live in sibling modules.
+another request, on another replica, after a restart. `Service.chat` is the plain model behind
+`homelab-agent-chat`: one turn of the answering model on the client's own messages, no tools and no
+agent loop, in a place in the same queue (a chat UI's titles, tags and follow-up suggestions cost one
+short generation, not a run). `Service.call_tool` is the one way a re-exported tool is called: the
+same approval, a place in the same queue, one log line and a metric. The MCP server and the
+OpenAI-compatible API call these; neither touches the loop or the toolbox directly. Transports and
+HTTP live in sibling modules.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from agent.config import ServeSettings
 from agent.exceptions import CallDeferred, ModelError, ModelNotFoundError
 from agent.loop import Agent, StepHook
 from agent.messages import Message, ToolCall, ToolResult
-from agent.models.base import Checkable, TextSink
+from agent.models.base import Checkable, Model, TextSink
+from agent.router import Router
 from agent.serve.approval import (
     ApprovalToolset,
     Approver,
@@ -41,14 +45,17 @@ from agent.serve.pending import Pending, PendingRuns
 from agent.serve.queue import FairQueue, QueueFullError, Ticket
 from agent.serve.sessions import ServedSession, SessionStore
 from agent.serve.store import RunStore, open_store
-from agent.trace import RunResult
+from agent.trace import RunResult, Step
 
-__all__ = ["AGENT_MODEL_ID", "Service"]
+__all__ = ["AGENT_MODEL_ID", "CHAT_MODEL_ID", "Service"]
 
 log = structlog.get_logger(__name__)
 
 AGENT_MODEL_ID = "homelab-agent"
 """The model id under which HTTP clients reach the agent with its configured model."""
+
+CHAT_MODEL_ID = "homelab-agent-chat"
+"""The model id of the plain model: the answering model on the client's messages, without tools."""
 
 
 @dataclass
@@ -100,8 +107,19 @@ class Service:
 
     @property
     def model_ids(self) -> list[str]:
-        """The ids HTTP clients may ask for: the agent itself, then each configured model."""
-        return [AGENT_MODEL_ID, *(m for m in self.runtime.models if m != AGENT_MODEL_ID)]
+        """The ids HTTP clients may ask for: the agent, the plain model, then each configured model."""
+        ours = (AGENT_MODEL_ID, CHAT_MODEL_ID)
+        return [*ours, *(m for m in self.runtime.models if m not in ours)]
+
+    @property
+    def plain_model(self) -> Model:
+        """The model behind `homelab-agent-chat`: the answering model (the router's small one)."""
+        answering = self.runtime.agent.model
+        if isinstance(answering, Router):
+            return answering.small
+        if isinstance(answering, Model):
+            return answering
+        return next(iter(self.runtime.models.values()))  # a policy of its own: its first model
 
     def reserve(self) -> Ticket:
         """A place in the queue; `QueueFullError` (counted) when the queue is full."""
@@ -265,6 +283,33 @@ class Service:
             finally:
                 with anyio.CancelScope(shield=True):  # keep the conversation even when cancelled
                     await self.sessions.settle(session)
+
+    async def chat(
+        self, messages: Sequence[Message], *, on_text: TextSink | None = None, ticket: Ticket | None = None
+    ) -> RunResult:
+        """One plain turn of `plain_model` on `messages` (no tools), when the queue lets it.
+
+        Raises:
+            QueueFullError: the queue is full (only when no `ticket` is given).
+            HomelabAgentError: the model failed (e.g. the conversation does not fit its context).
+        """
+        model = self.plain_model
+        ticket = ticket or self.reserve()
+        started, outcome = time.perf_counter(), "error"
+        try:
+            async with ticket:
+                response = await model.respond(messages, [], on_text=on_text, tool_choice="none")
+            outcome = "ok"
+        except anyio.get_cancelled_exc_class():
+            outcome = "cancelled"
+            raise
+        finally:
+            ticket.release()
+            seconds = time.perf_counter() - started
+            self.metrics.chats.labels(outcome).inc()
+            log.info("serve.chat", model=model.name, outcome=outcome, seconds=round(seconds, 3))
+        step = Step(index=1, model=model.name, model_s=seconds, usage=response.usage, text=response.text)
+        return RunResult(answer=response.text, steps=[step], usage=response.usage, duration_s=seconds)
 
     async def _queued(self, ticket: Ticket | None, run: Callable[[], Awaitable[RunResult]]) -> RunResult:
         ticket = ticket or self.reserve()

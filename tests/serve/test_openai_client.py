@@ -36,7 +36,7 @@ async def test_models_are_listed_and_retrieved_by_id() -> None:
         agent = await client.models.retrieve("homelab-agent")
         with pytest.raises(openai.NotFoundError, match="no model named 'gpt-9'"):
             await client.models.retrieve("gpt-9")
-    assert listed == ["homelab-agent", "small"]
+    assert listed == ["homelab-agent", "homelab-agent-chat", "small"]
     assert agent.id == "homelab-agent" and agent.owned_by == "homelab-agent"
 
 

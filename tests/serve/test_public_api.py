@@ -12,6 +12,7 @@ def test_the_serve_package_exports_exactly_these_names() -> None:
         "Approver",
         "AskResult",
         "BearerAuth",
+        "CHAT_MODEL_ID",
         "Decision",
         "FairQueue",
         "Metrics",
