@@ -61,8 +61,9 @@ def _value(value: Any) -> str:
 
 
 def describe(call: ToolCall) -> str:
-    """One call in words: `board__add_task` with title “Oil the fan”, project_id 1."""
-    args = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in call.arguments.items())
+    """One call in words: `board__add_task` with title “Oil the fan”, project id 1 (empty ones left out)."""
+    given = {k: v for k, v in call.arguments.items() if v not in ("", None, [], {})}  # "" = left out
+    args = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in given.items())
     return f"`{call.name}`" + (f" with {args}" if args else " (no arguments)")
 
 

@@ -63,7 +63,7 @@ def test_only_a_short_yes_or_no_is_taken_for_a_decision(text: str, verdict: bool
 
 
 def test_a_call_is_described_in_words() -> None:
-    call = ToolCall(name="board__add_task", arguments={"title": "Oil the fan", "project_id": 1})
+    call = ToolCall(name="board__add_task", arguments={"title": "Oil the fan", "project_id": 1, "due": ""})
     assert describe(call) == "`board__add_task` with title “Oil the fan”, project id 1"
 
 
