@@ -81,8 +81,9 @@ class SQLiteRunStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            if self.path != ":memory:":
+            if self.path != ":memory:":  # survives a crash of serve; a power cut may lose the last writes
                 self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the serve store {self.path}: {exc} (serve.store)") from None
