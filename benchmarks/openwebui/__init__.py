@@ -1,1 +1,1 @@
-"""Open WebUI 0.12.4 against `serve` in headless Chromium, and its MCP client against our servers (outside CI)."""
+"""Open WebUI 0.12.4 against `serve` in headless Chromium; its MCP client against ours (outside CI)."""
