@@ -92,7 +92,7 @@ class ChatRequest(BaseModel):
     tools: list[Any] | None = None
     functions: list[Any] | None = None
     tool_choice: Any = None
-    user: str | None = None  # the end user, as the client names them (an approval is bound to it)
+    user: Any = None  # the end user, as the client names them (an approval is bound to it)
 
     @property
     def client_tools(self) -> int:
@@ -399,7 +399,7 @@ def _caller(request: Request, chat: ChatRequest) -> str:
     """Who asks: a hash of the bearer token and of the end user the client names (`user`, or
     Open WebUI's forwarded user id), never the token itself."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    user = chat.user or request.headers.get("x-openwebui-user-id")
+    user = (chat.user if isinstance(chat.user, str) else None) or request.headers.get("x-openwebui-user-id")
     return caller(token if scheme.lower() == "bearer" else None, user)
 
 

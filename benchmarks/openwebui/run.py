@@ -17,6 +17,11 @@ What it does, each run from scratch:
    (homelab_agent_chats_total), and which overdue tasks the answer named. Results, logs and
    screenshots go to --out; `--screenshots DIR` also saves the small PNGs for docs/.
 
+`--approval` (issue 25) asks two write questions instead, serve writing to the demo board served
+over HTTP (`homelab-agent-kanboard demo`, writes on): the first answered "yes" in the chat (the
+task must then be on the board, once), the second, in a new chat, "no" (nothing written); the
+rendered approval question must carry its reference. Screenshots of both.
+
 `--serve-code DIR` runs serve from another checkout's code (e.g. main's, for the "before" numbers);
 `--fake` answers from the proxy's canned reply instead of serve (seconds, for trying the browser
 steps). Timings on a shared 2-core machine are noisy; the script prints how it ran.
@@ -117,9 +122,22 @@ def start(cmd: list[str], log: Path, stack: ExitStack, **kw: Any) -> subprocess.
     return proc
 
 
-def write_config(path: Path, threads: int) -> None:
-    """The example config, answering with the large model on `threads` threads, logging JSON at info."""
+WRITE_YES = 'Create a task titled "Oil the rack fan" in the Homelab project. No due date, no assignee.'
+WRITE_NO = 'Create a task titled "Dust the NAS" in the Homelab project. No due date, no assignee.'
+
+
+def write_config(path: Path, threads: int, kanboard: str | None = None) -> None:
+    """The example config, answering with the large model on `threads` threads, logging JSON at info;
+    with `kanboard` (a demo board's JSON-RPC URL) its MCP server writes there."""
     text = (REPO / "config" / "homelab-agent.example.toml").read_text()
+    if kanboard is not None:
+        text = re.sub(
+            r"(?m)^env = \{ KANBOARD_URL.*$",
+            f'env = {{ KANBOARD_URL = "{kanboard}", KANBOARD_TOKEN = "demo-token", '
+            'KANBOARD_ENABLE_WRITES = "true" }',
+            text,
+            count=1,
+        )
     text = re.sub(r'(?m)^model = "\w+"', 'model = "large"', text, count=1)
     text = text.replace("[models.small]\n", f"[models.small]\nn_threads = {threads}\n")
     text = text.replace("[models.large]\n", f"[models.large]\nn_threads = {threads}\n")
@@ -200,6 +218,70 @@ def ask(driver: WebDriver, question: str, within: float, still: float = 20.0) ->
             return changed - started, text
         time.sleep(0.5)
     return float("nan"), answer_text(driver)
+
+
+def ask_next(driver: WebDriver, message: str, within: float, still: float = 15.0) -> tuple[float, str]:
+    """Type `message` in the open chat; seconds until the new answer has stopped changing, and its text."""
+    before = len(driver.find_elements(By.CSS_SELECTOR, ".chat-assistant"))
+    box = driver.find_element(By.ID, "chat-input")
+    box.click()
+    box.send_keys(message)
+    started = time.monotonic()
+    box.send_keys(Keys.ENTER)
+    text, changed = "", started
+    while time.monotonic() - started < within:
+        blocks = driver.find_elements(By.CSS_SELECTOR, ".chat-assistant")
+        now = blocks[-1].text if len(blocks) > before else ""
+        if now != text:
+            text, changed = now, time.monotonic()
+        done = driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Regenerate']")
+        if text.strip() and time.monotonic() - changed > (3.0 if done else still):
+            return changed - started, text
+        time.sleep(0.5)
+    return float("nan"), text
+
+
+def board_count(kanboard: str, title: str) -> int:
+    """How many open Homelab tasks on the demo board at `kanboard` are titled `title`."""
+    body = {"jsonrpc": "2.0", "method": "getAllTasks", "id": 1, "params": {"project_id": 1, "status_id": 1}}
+    request = urllib.request.Request(kanboard, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", "Basic anNvbnJwYzpkZW1vLXRva2Vu")  # jsonrpc:demo-token
+    with urllib.request.urlopen(request, timeout=10) as r:
+        tasks = json.loads(r.read())["result"]
+    return sum(str(t["title"]).strip().casefold() == title.casefold() for t in tasks)
+
+
+def approval_run(
+    driver: WebDriver, url: str, kanboard: str, within: float, out: Path, label: str
+) -> dict[str, Any]:
+    """Issue 25 in the browser: a write approved with "yes" is made once; one refused with "no" is not."""
+    found: dict[str, Any] = {}
+    shots: list[Path] = []
+    for reply, question, title in (("yes", WRITE_YES, "Oil the rack fan"), ("no", WRITE_NO, "Dust the NAS")):
+        open_chat(driver, url)
+        time.sleep(2)
+        asked_s, asked = ask_next(driver, question, within)
+        shots.append(out / f"openwebui-{label}-approval-{reply}-asked.png")
+        screenshot(driver, shots[-1])
+        before = board_count(kanboard, title)
+        answered_s, answer = ask_next(driver, reply, within)
+        shots.append(out / f"openwebui-{label}-approval-{reply}-answered.png")
+        screenshot(driver, shots[-1])
+        after = board_count(kanboard, title)
+        found[reply] = {
+            "question": question,
+            "asked_seconds": round(asked_s, 1),
+            "approval_question": asked,
+            "carries_reference": bool(re.search(r"apv-[0-9a-f]{32}", asked)),
+            "answer_seconds": round(answered_s, 1),
+            "answer": answer,
+            "tasks_before": before,
+            "tasks_after": after,
+            "ok": before == 0 and after == (1 if reply == "yes" else 0),
+        }
+    found["shots"] = [str(s) for s in shots]
+    return found
 
 
 def named(answer: str, titles: list[str]) -> list[str]:
@@ -287,6 +369,7 @@ def main() -> None:
     parser.add_argument("--screenshots", type=Path, default=None, help="also save the PNGs here (docs/img)")
     parser.add_argument("--save-fixtures", type=Path, default=None, help="save the recorded bodies here")
     parser.add_argument("--fake", action="store_true", help="the proxy answers instead of serve")
+    parser.add_argument("--approval", action="store_true", help="the write questions of issue 25 instead")
     args = parser.parse_args()
 
     venv_python = REPO / ".venv" / "bin" / "python"
@@ -303,9 +386,24 @@ def main() -> None:
         serve_port, proxy_port, owui_port = free_port(), free_port(), free_port()
         serve_base = f"http://127.0.0.1:{serve_port}"
         started_s: dict[str, float] = {}
+        kanboard = None
+        if args.approval:
+            kanboard_port = free_port()
+            kanboard = f"http://127.0.0.1:{kanboard_port}/jsonrpc.php"
+            start(
+                [
+                    str(REPO / ".venv" / "bin" / "homelab-agent-kanboard"),
+                    "demo",
+                    "--port",
+                    str(kanboard_port),
+                ],
+                out / "kanboard.log",
+                stack,
+            )
+            time.sleep(3)
         if not args.fake:
             config = tmp / "homelab-agent.toml"
-            write_config(config, args.threads)
+            write_config(config, args.threads, kanboard)
             env = {**os.environ, "KANBOARD_URL": "", "KANBOARD_TOKEN": ""}
             if args.serve_code is not None:
                 env["PYTHONPATH"] = str(args.serve_code.resolve())
@@ -384,6 +482,22 @@ def main() -> None:
             metric(serve_base, "homelab_agent_runs"),
             metric(serve_base, "homelab_agent_chats"),
         )
+        if args.approval:
+            assert kanboard is not None
+            found = approval_run(
+                driver, f"http://127.0.0.1:{owui_port}/", kanboard, args.timeout, out, args.label
+            )
+            found["agent_runs"] = {
+                k: v - runs_before.get(k, 0.0) for k, v in metric(serve_base, "homelab_agent_runs").items()
+            }
+            found["load"] = os.getloadavg()
+            (out / "approval.json").write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+            print(json.dumps(found, indent=2, ensure_ascii=False))
+            if args.screenshots is not None:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                for shot in found["shots"]:
+                    shutil.copy(shot, args.screenshots / Path(shot).name)
+            sys.exit(0 if found["yes"]["ok"] and found["no"]["ok"] else 1)
         try:
             seconds, answer = ask(driver, QUESTION, args.timeout)
         except WebDriverException as exc:
