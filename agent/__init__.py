@@ -8,6 +8,7 @@ from __future__ import annotations
 from agent.app import Runtime, open_agent
 from agent.config import Config, load_config
 from agent.exceptions import (
+    CallDeferred,
     ConfigError,
     ContextOverflowError,
     HomelabAgentError,
@@ -29,12 +30,13 @@ from agent.models.scripted import ScriptedModel
 from agent.policy import OneModel, Policy, Rejection, RunContext, StepPlan
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
-from agent.trace import Route, RunResult, Step, ToolCallRecord
+from agent.trace import PausedRun, Route, RunResult, Step, ToolCallRecord
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
+    "CallDeferred",
     "Config",
     "ConfigError",
     "ContextOverflowError",
@@ -49,6 +51,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelResponse",
     "OneModel",
+    "PausedRun",
     "Policy",
     "Rejection",
     "Route",

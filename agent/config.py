@@ -159,6 +159,14 @@ class ServeSettings(_Strict):
     max_history_bytes: int = Field(default=256 * 1024, ge=1024)  # text of one conversation; more is 413
     session_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # all kept MCP conversations
     approval_timeout_s: float = Field(default=300.0, gt=0)  # a write waiting for the user's answer
+    # where conversations and runs waiting for approval are kept: a SQLite file (the default,
+    # "~/.local/state/homelab-agent/serve.sqlite3"), ":memory:" (this process only), or a
+    # redis://host:port/db URL shared by replicas (pip install 'homelab-agent[redis]')
+    store: str | None = None
+    # handshake-era MCP clients without MCP sessions too (2026-07-28 requests never have one): any
+    # replica answers any request, conversations belong to the token holder, and such clients
+    # cannot be asked mid-call (serve.allow_writes decides for them)
+    stateless_mcp: bool = False
 
 
 class Config(_Strict):

@@ -1,6 +1,7 @@
 """Every error homelab-agent raises, in two families.
 
     HomelabAgentError
+    ├── CallDeferred ............ a tool call that waits for a decision: the run ends, paused
     ├── ToolError ............... the model sees it as an observation and the run goes on
     │   ├── ToolNotFoundError ... a tool name no toolset offers
     │   ├── ToolArgumentsError .. arguments that do not match the tool's schema
@@ -20,6 +21,7 @@ Messages say what to do next. No constructor logs.
 from __future__ import annotations
 
 __all__ = [
+    "CallDeferred",
     "ConfigError",
     "ContextOverflowError",
     "HomelabAgentError",
@@ -38,6 +40,18 @@ __all__ = [
 
 class HomelabAgentError(Exception):
     """Base of every homelab-agent error."""
+
+
+class CallDeferred(HomelabAgentError):  # noqa: N818 (a signal, not a failure: pydantic-ai's name)
+    """A toolset cannot run this call until someone decides (a write the user must approve).
+
+    The loop never shows it to the model: the run ends with the call pending (`RunResult.paused`)
+    and `Agent.run(resume=...)` goes on once the decision is known.
+    """
+
+    def __init__(self, tool: str) -> None:
+        super().__init__(f"{tool!r} waits for a decision")
+        self.tool = tool
 
 
 class ToolError(HomelabAgentError):

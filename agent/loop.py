@@ -5,6 +5,7 @@ One run is a small state machine over `RunState`:
     plan the step (policy) ──> request model ──> rejected (policy)? ──yes──> plan and request again
                                                    │no
             ┌── tool calls ──> run them (concurrently) ──> next step
+            │                  └─ one waits for a decision (`CallDeferred`) ──> paused
             ├── the same calls as earlier in this run ──> not run; next step asks for an answer,
             │                                              showing the model no tools
             ├── unreadable or empty ──> tell the model (a correction), next step
@@ -14,7 +15,10 @@ One run is a small state machine over `RunState`:
 
 Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
 become observations and the run goes on; everything else propagates. A hard step limit ends in
-`MaxStepsError`. Which model answers a step and with which tools is the policy's choice
+`MaxStepsError`. A run whose toolset defers a call (a write waiting for the user's approval)
+ends at once with `RunResult.paused`, plain data the caller may keep anywhere;
+`run(resume=paused)` runs the waiting calls (now decided) and goes on. Which model answers a step
+and with which tools is the policy's choice
 (`agent.policy`; one model by default, or `agent.router`); the loop grounds every step's calls
 (`agent.grounding`) and checks every call (`agent.validation`). This module does not build models
 or connect servers: see `agent.app`.
@@ -32,7 +36,7 @@ import anyio
 import structlog
 
 from agent.config import AgentSettings
-from agent.exceptions import MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
+from agent.exceptions import CallDeferred, MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
 from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink, ToolChoice
@@ -41,7 +45,7 @@ from agent.quoting import LEAD_END, QuoteMode, quoted_answer
 from agent.system_prompt import fill_prompt, read_prompt
 from agent.tokens import truncate
 from agent.toolsets.base import Toolset
-from agent.trace import RunResult, Step, ToolCallRecord
+from agent.trace import PausedRun, RunResult, Step, ToolCallRecord
 from agent.validation import check_call
 
 __all__ = ["Agent", "Session", "StepHook"]
@@ -80,6 +84,8 @@ class RunState:
     answer_only: bool = False
     first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
     quoting: QuoteMode = "direct"
+    step_calls: list[ToolCall] = field(default_factory=list)  # a resumed step's calls, if one still waits
+    step_text: str = ""  # ... and the text its model wrote beside them
 
     def __post_init__(self) -> None:
         self.run_start = len(self.messages)
@@ -122,23 +128,35 @@ class Agent:
         history: Sequence[Message] = (),
         on_text: TextSink | None = None,
         on_step: StepHook | None = None,
+        resume: PausedRun | None = None,
     ) -> RunResult:
         """Answer `question` after `history`; stream the final answer through `on_text`.
+
+        With `resume`, go on with a paused run instead (`question` and `history` are then its own):
+        its waiting calls run first, through the toolset as it decides now. A run whose toolset
+        defers a call returns at once with `paused` set and no answer.
 
         Raises:
             MaxStepsError: the model was still calling tools after `settings.max_steps` turns.
             RunError: the model or the configuration failed.
         """
         started = time.perf_counter()
-        system = fill_prompt(self.system_prompt or read_prompt(None), self.settings.timezone)
-        tools = await self.toolset.list_tools()
-        guide = await self.toolset.instructions() if tools else ""
-        if guide:
-            system = f"{system}\n\n{guide}"
-        first: ToolChoice = "required" if tools and self.settings.first_step == "tool" else "auto"
-        state = RunState(question, [Message.system(system), *history, Message.user(question)], tools, first)
+        if resume is not None:
+            tools = await self.toolset.list_tools()
+            state, started = await self._resumed(resume, tools), started - resume.elapsed_s
+            if state.step_calls:  # a call still waits for a decision
+                return self._paused(state, state.step_calls, started, state.step_text)
+        else:
+            system = fill_prompt(self.system_prompt or read_prompt(None), self.settings.timezone)
+            tools = await self.toolset.list_tools()
+            guide = await self.toolset.instructions() if tools else ""
+            if guide:
+                system = f"{system}\n\n{guide}"
+            first: ToolChoice = "required" if tools and self.settings.first_step == "tool" else "auto"
+            messages = [Message.system(system), *history, Message.user(question)]
+            state = RunState(question, messages, tools, first)
         state.quoting = self.settings.quote_lists
-        run = self.policy.begin(question, tools)
+        run = self.policy.begin(state.question, tools)
         while True:
             if state.step >= self.settings.max_steps:
                 raise MaxStepsError(self.settings.max_steps)
@@ -169,14 +187,11 @@ class Agent:
                 state.answer_only = True
                 log.info("agent.repeated_call", step=state.step, tools=[c.name for c in response.tool_calls])
             elif response.tool_calls:
-                state.messages.append(Message.assistant(response.text, response.tool_calls))
                 step.tool_calls = await self._run_tools(response.tool_calls, state.tools)
-                state.messages.extend(
-                    Message.tool(call, record.result)
-                    for call, record in zip(response.tool_calls, step.tool_calls, strict=True)
-                )
-                state.results += step.tool_calls
-                state.answered |= {_call_key(c) for c in response.tool_calls}
+                if len(step.tool_calls) < len(response.tool_calls):  # one waits for a decision
+                    await _call_hook(on_step, step)
+                    return self._paused(state, response.tool_calls, started, response.text)
+                _record_calls(state, response.text, response.tool_calls, step.tool_calls)
             elif response.parse_error or not response.text.strip():
                 problem = response.parse_error or "your reply was empty"
                 state.messages.append(Message.assistant(response.raw or response.text))
@@ -195,6 +210,49 @@ class Agent:
                 )
                 log.info("agent.done", steps=state.step, seconds=round(result.duration_s, 3))
                 return result
+
+    def _paused(self, state: RunState, calls: Sequence[ToolCall], started: float, text: str) -> RunResult:
+        """The result of a run whose last step's `calls` wait, some of them, for a decision."""
+        paused = PausedRun(
+            question=state.question,
+            messages=state.messages,
+            run_start=state.run_start,
+            first_choice=state.first_choice,
+            step=state.step,
+            usage=state.usage,
+            steps=state.steps,
+            answered=sorted(state.answered),
+            calls=list(calls),
+            done=state.steps[-1].tool_calls,
+            step_text=text,
+            elapsed_s=time.perf_counter() - started,
+        )
+        log.info("agent.paused", step=state.step, pending=[c.name for c in paused.pending])
+        return RunResult(
+            answer="",
+            steps=state.steps,
+            usage=state.usage,
+            duration_s=paused.elapsed_s,
+            messages=state.messages,
+            paused=paused,
+        )
+
+    async def _resumed(self, paused: PausedRun, tools: list[ToolSpec]) -> RunState:
+        """`paused` after its waiting calls ran; `step_calls` holds the step's calls if one waits still."""
+        state = RunState(paused.question, list(paused.messages), tools, paused.first_choice)
+        state.run_start, state.step, state.usage = paused.run_start, paused.step, paused.usage
+        state.steps = list(paused.steps)
+        state.results = [r for s in state.steps[:-1] for r in s.tool_calls]
+        state.answered = set(paused.answered)
+        ran = {r.id: r for r in paused.done}
+        ran |= {r.id: r for r in await self._run_tools(paused.pending, tools)}
+        step = state.steps[-1]
+        step.tool_calls = [ran[c.id] for c in paused.calls if c.id in ran]
+        if len(ran) < len(paused.calls):
+            state.step_calls, state.step_text = list(paused.calls), paused.step_text
+            return state
+        _record_calls(state, paused.step_text, paused.calls, step.tool_calls)
+        return state
 
     async def _request(
         self, run: RunPolicy, state: RunState, on_text: TextSink | None
@@ -281,6 +339,7 @@ class Agent:
         )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:
+        """The records of `calls`, in order, less those the toolset deferred."""
         records: list[ToolCallRecord | None] = [None] * len(calls)
 
         async def run_one(i: int, call: ToolCall) -> None:
@@ -291,7 +350,7 @@ class Agent:
                 tg.start_soon(run_one, i, call)
         return [r for r in records if r is not None]
 
-    async def _run_tool(self, call: ToolCall, tools: Sequence[ToolSpec]) -> ToolCallRecord:
+    async def _run_tool(self, call: ToolCall, tools: Sequence[ToolSpec]) -> ToolCallRecord | None:
         started = time.perf_counter()
         try:
             problem = check_call(call, tools)
@@ -300,6 +359,9 @@ class Agent:
                 raise error(problem.message)
             result = await self.toolset.call_tool(call.name, call.arguments)
             text, is_error = result.text or "(no output)", result.is_error
+        except CallDeferred:
+            log.info("tool.deferred", tool=call.name)
+            return None
         except ToolError as exc:
             text, is_error = f"{ERROR_PREFIX}: {exc}", True
         else:
@@ -327,6 +389,18 @@ def _is_lead(response: ModelResponse) -> bool:
     return response.stop == LEAD_END or (response.stop is None and response.text.rstrip().endswith(":"))
 
 
+def _record_calls(
+    state: RunState, text: str, calls: Sequence[ToolCall], records: Sequence[ToolCallRecord]
+) -> None:
+    """Add a step's calls and their results to the conversation."""
+    state.messages.append(Message.assistant(text, list(calls)))
+    state.messages.extend(
+        Message.tool(call, record.result) for call, record in zip(calls, records, strict=True)
+    )
+    state.results += records
+    state.answered |= {_call_key(c) for c in calls}
+
+
 async def _call_hook(hook: StepHook | None, step: Step) -> None:
     if hook is None:
         return
@@ -351,9 +425,21 @@ class Session:
     async def ask(
         self, question: str, *, on_text: TextSink | None = None, on_step: StepHook | None = None
     ) -> RunResult:
-        """Answer `question` in the context of this session."""
+        """Answer `question` in the context of this session (a run that pauses keeps no turn yet)."""
         history = self.history
         result = await self.agent.run(question, history=history, on_text=on_text, on_step=on_step)
-        self.turns.append(result.messages[1 + len(history) :])
-        del self.turns[: -self.max_turns]
+        self._keep(result, 1 + len(history))
         return result
+
+    async def resume(
+        self, paused: PausedRun, *, on_text: TextSink | None = None, on_step: StepHook | None = None
+    ) -> RunResult:
+        """Go on with a run of this session that paused; its turn is kept once it answers."""
+        result = await self.agent.run(paused.question, on_text=on_text, on_step=on_step, resume=paused)
+        self._keep(result, paused.run_start - 1)
+        return result
+
+    def _keep(self, result: RunResult, question_at: int) -> None:
+        if result.paused is None:
+            self.turns.append(result.messages[question_at:])
+            del self.turns[: -self.max_turns]

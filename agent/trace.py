@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from agent.messages import Message, ToolCall, Usage
 
-__all__ = ["Route", "RunResult", "Step", "ToolCallRecord", "render_trace"]
+__all__ = ["PausedRun", "Route", "RunResult", "Step", "ToolCallRecord", "render_trace"]
 
 
 class ToolCallRecord(BaseModel):
@@ -83,8 +83,39 @@ class Step(BaseModel):
         return round(u.output_tokens / u.decode_s, 1) if u.decode_s > 0 else 0.0
 
 
+class PausedRun(BaseModel):
+    """A run that ended waiting for decisions on some tool calls: everything needed to go on.
+
+    Plain data (it is stored between the question and the decision, possibly in another process):
+    the conversation up to the step whose calls wait, that step's calls, the ones that already ran,
+    and the counters the loop keeps. `Agent.run(resume=paused)` runs the pending calls and goes on.
+    """
+
+    question: str
+    messages: list[Message]  # the run's conversation before the paused step's assistant turn
+    run_start: int  # index of the run's first message after the question
+    first_choice: Literal["auto", "required", "none"] = "auto"
+    step: int
+    usage: Usage
+    steps: list[Step]  # the last one is the paused step
+    answered: list[str] = Field(default_factory=list)  # the calls run so far, as the loop keys them
+    calls: list[ToolCall]  # the paused step's calls, in the model's order
+    done: list[ToolCallRecord] = Field(default_factory=list)  # those of `calls` that ran
+    step_text: str = ""  # the text the model wrote beside the paused step's calls
+    elapsed_s: float = 0.0  # the run's seconds before it paused
+
+    @property
+    def pending(self) -> list[ToolCall]:
+        """The calls that wait for a decision."""
+        ran = {r.id for r in self.done}
+        return [c for c in self.calls if c.id not in ran]
+
+
 class RunResult(BaseModel):
-    """What a run returns: the answer, the steps that led to it, and the conversation."""
+    """What a run returns: the answer, the steps that led to it, and the conversation.
+
+    A run that ended waiting for a decision has no answer and `paused` set: see `PausedRun`.
+    """
 
     answer: str
     steps: list[Step]
@@ -93,6 +124,7 @@ class RunResult(BaseModel):
     # seconds from the run's start until the answer's first text was ready to stream
     first_token_s: float | None = None
     messages: list[Message] = Field(default_factory=list, exclude=True)
+    paused: PausedRun | None = Field(default=None, exclude=True)
 
     @property
     def tool_s(self) -> float:

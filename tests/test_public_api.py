@@ -9,6 +9,7 @@ def test_the_package_exports_exactly_the_public_names() -> None:
     assert sorted(agent.__all__) == sorted(
         [
             "Agent",
+            "CallDeferred",
             "Config",
             "ConfigError",
             "ContextOverflowError",
@@ -23,6 +24,7 @@ def test_the_package_exports_exactly_the_public_names() -> None:
             "ModelNotFoundError",
             "ModelResponse",
             "OneModel",
+            "PausedRun",
             "Policy",
             "Rejection",
             "Route",

@@ -12,7 +12,10 @@ from agent.serve.http import listen, serve_http
 from agent.serve.mcp_server import build_mcp_server
 from agent.serve.service import Service
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "DEFAULT_STORE"]
+
+DEFAULT_STORE = "~/.local/state/homelab-agent/serve.sqlite3"
+"""Where `serve --transport http` keeps conversations and pending approvals unless serve.store says."""
 
 
 @click.command()
@@ -41,11 +44,15 @@ def serve(ctx: click.Context, transport: str, host: str | None, port: int | None
 
     async def main() -> None:
         async with open_agent(config) as runtime:
-            service = Service(runtime, settings)
-            if transport == "stdio":
-                await build_mcp_server(service).run_stdio_async()
-            else:
-                await serve_http(service, host, port, sock)
+            store = settings.store or (DEFAULT_STORE if transport == "http" else ":memory:")
+            service = Service(runtime, settings.model_copy(update={"store": store}))
+            try:
+                if transport == "stdio":
+                    await build_mcp_server(service).run_stdio_async()
+                else:
+                    await serve_http(service, host, port, sock)
+            finally:
+                await service.aclose()
 
     run_async(main)
 

@@ -18,11 +18,14 @@ import ipaddress
 import json
 from collections.abc import Sequence
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.exceptions import ConfigError
+
+log = structlog.get_logger(__name__)
 
 __all__ = [
     "MIN_TOKEN_LENGTH",
@@ -105,6 +108,7 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         message = _MISSING if problem == "missing" else _WRONG
+        log.info("http.refused", path=scope["path"], status=401, code="invalid_api_key", token=problem)
         error = 'error="invalid_token", ' if problem == "wrong" else ""  # RFC 6750: none when absent
         challenge = f'Bearer realm="homelab-agent", {error}error_description="{message}"'
         body = json.dumps(

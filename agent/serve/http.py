@@ -127,6 +127,7 @@ def build_app(service: Service, host: str | None = None) -> Starlette:
         # and only on loopback binds
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=settings.max_body_bytes,
+        stateless_http=settings.stateless_mcp,
     )
     manager = mcp.session_manager
 

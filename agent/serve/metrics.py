@@ -1,9 +1,9 @@
 """Prometheus metrics for the server, in a registry of their own (so tests can build many).
 
-Counts requests by endpoint and status, request latency, tokens per second, tool calls by tool and
-outcome, errors, the queue's depth, and (with the router) routes taken, escalations by kind and the
-time each routing decision took. The HTTP middleware and the service fill them in; this
-module only declares them and renders `/metrics`.
+Counts requests by endpoint and status, agent runs and plain model turns, request latency, tokens
+per second, tool calls by tool and outcome, errors, the queue's depth, and (with the router) routes
+taken, escalations by kind and the time each routing decision took. The HTTP middleware and the
+service fill them in; this module only declares them and renders `/metrics`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ class Metrics:
             registry=r,
         )
         self.runs = Counter("homelab_agent_runs", "Agent runs by outcome", ["outcome"], registry=r)
+        self.chats = Counter(
+            "homelab_agent_chats",
+            "Plain model turns (homelab-agent-chat: no tools, no agent run) by outcome",
+            ["outcome"],
+            registry=r,
+        )
         self.run_seconds = Histogram(
             "homelab_agent_run_seconds", "Agent run duration", buckets=LATENCY_BUCKETS, registry=r
         )
@@ -84,7 +90,10 @@ class Metrics:
         self.in_flight.set_function(lambda: float(active()))
 
     def observe_run(self, result: RunResult) -> None:
-        """Record a finished run: duration, tokens/s, and every tool call's outcome."""
+        """Record a finished run: duration, tokens/s, every tool call's outcome (a paused run: a count)."""
+        if result.paused is not None:
+            self.runs.labels("paused").inc()
+            return
         self.runs.labels("ok").inc()
         self.run_seconds.observe(result.duration_s)
         model_s = sum(step.model_s for step in result.steps)

@@ -1,14 +1,25 @@
 """An OpenAI-compatible `/v1/chat/completions` and `/v1/models`, so chat front ends can use the agent.
 
 The last user message is the question; earlier user and assistant messages are the history (system
-messages are ignored: the agent has its own prompt). `stream: true` sends `chat.completion.chunk`
+messages are ignored: the agent has its own prompt). The model `homelab-agent-chat` is the plain
+model instead: the answering model on the client's messages as they are (system messages included),
+one turn, no tools, no agent run; it is what a chat UI's housekeeping (titles, tags, follow-up
+suggestions) should use. `stream: true` sends `chat.completion.chunk`
 server-sent events as the answer is generated, and with `stream_options.include_usage` a last chunk
-with the token counts. What the agent cannot honour is refused with a 400 that says so: `n` above
-1, a `response_format` other than text, and client-side `tools` (the agent calls its own). A
-conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue is a 429 with
-Retry-After, decided before the body is parsed. A client that goes away cancels its run, waiting
-or running, and frees its place. Auth, the request guard, metrics and routing live in
-`agent.serve.http` and `agent.serve.guard`.
+with the token counts. The client's own `tools`/`functions`/`tool_choice` (Open WebUI attaches its
+built-in tools to every chat) are left out: the agent answers with its own tools (the MCP servers in
+its config), and the log records how many client tools it ignored (`openai.client_tools_ignored`).
+What the agent cannot honour is refused with a 400 that says so: `n` above 1 and a `response_format`
+other than text. A conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue
+is a 429 with Retry-After, decided before the body is parsed. Every error sent to a client, as a
+status or inside a stream, is also logged (`openai.error`: status, type, code, never the body). A
+client that goes away cancels its run, waiting or running, and frees its place. Auth, the request
+guard, metrics and routing live in `agent.serve.http` and `agent.serve.guard`.
+
+A write the agent wants to run is asked about in the chat itself (`agent.serve.chat_approval`):
+the answer says what would be done and how to allow it, and the user's next message, yes or no,
+decides. An answer to an approval that is not pending (used, expired, another caller's or
+conversation's) is a 409.
 """
 
 from __future__ import annotations
@@ -31,8 +42,10 @@ from starlette.types import Receive, Scope, Send
 from agent.exceptions import HomelabAgentError, ModelNotFoundError
 from agent.messages import Message
 from agent.models.base import TextSink
+from agent.serve.chat_approval import answer_in_chat
+from agent.serve.pending import NotPendingError, caller
 from agent.serve.queue import QueueFullError, Ticket
-from agent.serve.service import AGENT_MODEL_ID, Service
+from agent.serve.service import AGENT_MODEL_ID, CHAT_MODEL_ID, Service
 from agent.trace import RunResult
 from homelab_common.redact import redact_urls
 
@@ -78,6 +91,13 @@ class ChatRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     tools: list[Any] | None = None
     functions: list[Any] | None = None
+    tool_choice: Any = None
+    user: Any = None  # the end user, as the client names them (an approval is bound to it)
+
+    @property
+    def client_tools(self) -> int:
+        """How many tools (and legacy functions) the client attached; the agent leaves them out."""
+        return len(self.tools or ()) + len(self.functions or ())
 
     def unsupported(self) -> tuple[str, str] | None:
         """What this request asks for that the agent cannot honour, as (message, param), or None."""
@@ -90,17 +110,27 @@ class ChatRequest(BaseModel):
                 "ask for the format in the question instead",
                 "response_format",
             )
-        if self.tools or self.functions:
-            return (
-                "client-side tools are not supported: the agent calls its own tools (the MCP servers "
-                "in its config) and returns only the answer; leave out `tools`",
-                "tools" if self.tools else "functions",
-            )
         return None
 
     def text_bytes(self) -> int:
         """The size of the conversation's text in bytes (a little per message for its framing)."""
         return sum(len(m.text.encode()) + 16 for m in self.messages)
+
+    def turns(self) -> list[tuple[str, str]]:
+        """The (role, text) user and assistant turns with text, the question last."""
+        return [(m.role, m.text) for m in self.messages if m.role in ("user", "assistant") and m.text]
+
+    def conversation(self) -> list[Message]:
+        """The messages as the plain model reads them: system, user and assistant text, in order."""
+        turns: list[Message] = []
+        for m in self.messages:
+            if m.role in ("system", "developer") and m.text:
+                turns.append(Message.system(m.text))
+            elif m.role == "user":
+                turns.append(Message.user(m.text))
+            elif m.role == "assistant" and m.text:
+                turns.append(Message.assistant(m.text))
+        return turns
 
     def split(self) -> tuple[str, list[Message]]:
         """The question (the last user message) and the history before it."""
@@ -124,7 +154,8 @@ def error(
     param: str | None = None,
     **headers: str,
 ) -> JSONResponse:
-    """An OpenAI-style error response (credentials inside URLs blanked)."""
+    """An OpenAI-style error response (credentials inside URLs blanked), logged as `openai.error`."""
+    log.info("openai.error", status=status, type=kind, code=code, param=param)
     body = {"error": {"message": redact_urls(message), "type": kind, "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers or None)
 
@@ -219,7 +250,14 @@ class AgentStream(Response):
                                     _chunk(self._cid, self._model, {"content": piece})
                                 )
                             )
-                        except (HomelabAgentError, QueueFullError) as exc:
+                        except (HomelabAgentError, QueueFullError, NotPendingError) as exc:
+                            log.info(
+                                "openai.error",
+                                status=200,
+                                type="agent_error",
+                                code=type(exc).__name__,
+                                stream=True,
+                            )
                             problem = {
                                 "error": {
                                     "message": redact_urls(str(exc)),
@@ -311,24 +349,38 @@ async def chat_completions(request: Request) -> Response:
         chat = parsed
         if chat.model not in service.model_ids:
             return _no_such_model(chat.model, service)
-        question, history = chat.split()
+        _, history = chat.split()
+        if chat.client_tools or chat.tool_choice is not None:
+            log.info(
+                "openai.client_tools_ignored",
+                count=chat.client_tools,
+                tool_choice=chat.tool_choice if isinstance(chat.tool_choice, str) else None,
+                model=chat.model,
+            )
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        owner = _caller(request, chat)
+        run: Callable[[TextSink | None], Awaitable[RunResult]]
+        if chat.model == CHAT_MODEL_ID:
+            turns = chat.conversation()
+            run = lambda sink: service.chat(turns, on_text=sink, ticket=ticket)  # noqa: E731
+        else:
+            run = lambda sink: answer_in_chat(  # noqa: E731
+                service,
+                owner=owner,
+                turns=chat.turns(),
+                history=history,
+                model=chat.model,
+                on_text=sink,
+                ticket=ticket,
+            )
         if chat.stream:
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage
             handed_over = True  # the stream releases the ticket when it ends
-            return AgentStream(
-                lambda sink: service.answer(
-                    question, history=history, on_text=sink, model=chat.model, ticket=ticket
-                ),
-                ticket,
-                cid,
-                chat.model,
-                include_usage,
-            )
+            return AgentStream(run, ticket, cid, chat.model, include_usage)
         try:
-            result = await _answer_unless_gone(
-                request, lambda: service.answer(question, history=history, model=chat.model, ticket=ticket)
-            )
+            result = await _answer_unless_gone(request, lambda: run(None))
+        except NotPendingError as exc:
+            return error(409, str(exc), "invalid_request_error", "approval_not_pending")
         except ModelNotFoundError as exc:
             return error(404, str(exc), "invalid_request_error", "model_not_found")
         except (
@@ -341,6 +393,14 @@ async def chat_completions(request: Request) -> Response:
     finally:
         if not handed_over:
             ticket.release()
+
+
+def _caller(request: Request, chat: ChatRequest) -> str:
+    """Who asks: a hash of the bearer token and of the end user the client names (`user`, or
+    Open WebUI's forwarded user id), never the token itself."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    user = (chat.user if isinstance(chat.user, str) else None) or request.headers.get("x-openwebui-user-id")
+    return caller(token if scheme.lower() == "bearer" else None, user)
 
 
 def _no_such_model(model: str, service: Service) -> JSONResponse:
@@ -358,7 +418,7 @@ def _model_object(model: str, created: int) -> dict[str, Any]:
 
 
 async def list_models(request: Request) -> JSONResponse:
-    """GET /v1/models: the agent, then each configured model."""
+    """GET /v1/models: the agent, the plain model, then each configured model."""
     service: Service = request.app.state.service
     data = [_model_object(m, service.started) for m in service.model_ids]
     return JSONResponse({"object": "list", "data": data})

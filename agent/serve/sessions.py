@@ -6,6 +6,9 @@ stateless 2026-07-28 protocol where there is no connection, the holder of the be
 the store did not issue, or issued to another owner, is refused with `UnknownSessionError`, the
 same way in both cases.
 
+Each conversation is kept in the `RunStore` (SQLite by default), so it outlives a restart and is
+found by any replica that shares the store; the bounds below hold per process.
+
 Bounded four ways: `max_sessions` in all and `per_owner` per caller (the least recently used go
 first, a caller's own before anyone else's), `ttl_s` of idleness, and bytes: one conversation's
 history is cut to `max_session_bytes` (oldest turns first) and all of them together to
@@ -23,9 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
+from pydantic import BaseModel, ValidationError
 
 from agent.loop import Agent, Session
 from agent.messages import Message
+from agent.serve.store import RunStore, SQLiteRunStore
 
 __all__ = ["ServedSession", "SessionStore", "UnknownSessionError"]
 
@@ -38,6 +43,14 @@ class UnknownSessionError(LookupError):
             "unknown session_id: it was not issued to this connection, or it expired; "
             "leave session_id out to start a new conversation, then pass back the session_id it returns"
         )
+
+
+SPACE = "conversation"
+
+
+class _Stored(BaseModel):
+    owner: str
+    turns: list[list[Message]]
 
 
 def _bytes(message: Message) -> int:
@@ -69,6 +82,7 @@ class SessionStore:
     """Conversations by id, bound to their owners, bounded in number, idle time and bytes."""
 
     agent: Agent
+    store: RunStore = field(default_factory=SQLiteRunStore)
     max_sessions: int = 256
     per_owner: int = 32
     ttl_s: float = 3600.0
@@ -86,25 +100,53 @@ class SessionStore:
         """The history bytes of every kept conversation."""
         return sum(s.size for s in self._items.values())
 
-    def open(self, session_id: str | None, owner: str) -> ServedSession:
-        """The caller's session `session_id`, or a new one when it is None.
+    async def open(self, session_id: str | None, owner: str) -> ServedSession:
+        """The caller's session `session_id` as the store has it now, or a new one when it is None.
 
         Raises:
             UnknownSessionError: `session_id` was not issued to `owner`, or has expired.
         """
         now = self.clock()
-        self._expire(now)
+        await self._expire(now)
         if session_id is None or not session_id.strip():
-            return self._new(owner, now)
-        served = self._items.get(session_id.strip())
-        if served is None or served.owner != owner:
+            return await self._new(owner, now)
+        sid = session_id.strip()
+        served = self._items.get(sid)
+        if served is not None and served.owner != owner:
             raise UnknownSessionError()
-        self._items.move_to_end(served.id)
+        stored = await self._load(sid)  # the store's copy: another replica may have added turns
+        if stored is None or stored.owner != owner:
+            if served is not None:
+                del self._items[sid]
+            raise UnknownSessionError()
+        if served is None:
+            served = ServedSession(sid, owner, Session(self.agent, max_turns=self.max_turns))
+            await self._make_room(owner)
+            self._items[sid] = served
+        if not served.lock.locked():  # a question running in this process has the newest turns
+            served.session.turns = stored.turns
+        served.measure()
+        self._items.move_to_end(sid)
         served.last_used = now
         return served
 
-    def settle(self, served: ServedSession) -> None:
-        """After an answer: cut `served` to its byte budget, then everyone to the store's."""
+    async def _load(self, sid: str) -> _Stored | None:
+        raw = await self.store.get(SPACE, sid)
+        try:
+            return None if raw is None else _Stored.model_validate_json(raw)
+        except ValidationError:
+            return None
+
+    async def _save(self, served: ServedSession) -> None:
+        body = _Stored(owner=served.owner, turns=served.session.turns).model_dump_json()
+        await self.store.put(SPACE, served.id, body, self.ttl_s)
+
+    async def _forget(self, sid: str) -> None:
+        self._items.pop(sid, None)
+        await self.store.delete(SPACE, sid)
+
+    async def settle(self, served: ServedSession) -> None:
+        """After an answer: cut `served` to its byte budget, then everyone to the store's; save it."""
         turns = served.session.turns
         while turns and served.measure() > self.max_session_bytes:
             del turns[0]
@@ -113,25 +155,31 @@ class SessionStore:
             if self.bytes <= self.max_bytes:
                 break
             if other is not served:
-                del self._items[other.id]
+                await self._forget(other.id)
         if self.bytes > self.max_bytes:
             turns.clear()
             served.measure()
+        if served.id in self._items:
+            await self._save(served)
 
-    def _new(self, owner: str, now: float) -> ServedSession:
+    async def _make_room(self, owner: str) -> None:
         mine = [s for s in self._items.values() if s.owner == owner]
         if len(mine) >= self.per_owner:
-            del self._items[mine[0].id]  # this caller's least recently used
+            await self._forget(mine[0].id)  # this caller's least recently used
         while len(self._items) >= self.max_sessions:
-            self._items.popitem(last=False)
+            await self._forget(next(iter(self._items)))
+
+    async def _new(self, owner: str, now: float) -> ServedSession:
+        await self._make_room(owner)
         served = ServedSession(uuid.uuid4().hex, owner, Session(self.agent, max_turns=self.max_turns))
         served.last_used = now
         self._items[served.id] = served
+        await self._save(served)
         return served
 
-    def _expire(self, now: float) -> None:
+    async def _expire(self, now: float) -> None:
         while self._items:
             oldest = next(iter(self._items.values()))  # least recently used first
             if now - oldest.last_used <= self.ttl_s:
                 return
-            del self._items[oldest.id]
+            await self._forget(oldest.id)

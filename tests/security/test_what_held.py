@@ -89,13 +89,17 @@ async def test_no_secret_reaches_logs_trace_healthz_or_metrics(capsys: pytest.Ca
         assert TOKEN not in text
 
 
-async def test_writes_through_the_agent_are_refused_when_writes_are_not_allowed() -> None:
+async def test_writes_through_the_agent_never_run_without_the_users_yes_in_the_chat() -> None:
     written: list[str] = []
     model = ScriptedModel([ToolCall(name="board__add_task", arguments={"title": "x"}), "Not done."])
     async with served(model, written=written) as service, running(service) as base, client(base) as http:
-        response = await http.post(CHAT, json=QUESTION)
+        asked = (await http.post(CHAT, json=QUESTION)).json()["choices"][0]["message"]["content"]
+        assert written == []
+        history = [*QUESTION["messages"], {"role": "assistant", "content": asked}]
+        response = await http.post(CHAT, json={"messages": [*history, {"role": "user", "content": "no"}]})
     call = response.json()["homelab_agent"]["steps"][0]["tool_calls"][0]
-    assert written == [] and call["is_error"]
+    assert "approval apv-" in asked and "board__add_task" in asked
+    assert written == [] and call["is_error"] and "answered no" in call["result"]
 
 
 async def test_the_server_recovers_from_a_killed_and_a_hung_tool_server() -> None:

@@ -48,51 +48,51 @@ async def test_the_approver_is_asked_with_the_tool_and_arguments_and_its_no_is_a
 async def test_sessions_are_kept_by_id_and_the_least_recently_used_goes_first() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent, max_sessions=2)
-        a = store.open(None, "alice")
-        b = store.open(None, "bob")
-        assert store.open(a.id, "alice") is a
-        store.open(None, "carol")  # evicts b, the least recently used
+        a = await store.open(None, "alice")
+        b = await store.open(None, "bob")
+        assert (await store.open(a.id, "alice")) is a
+        await store.open(None, "carol")  # evicts b, the least recently used
         assert len(store) == 2
-        assert store.open(a.id, "alice") is a
+        assert (await store.open(a.id, "alice")) is a
         with pytest.raises(UnknownSessionError):
-            store.open(b.id, "bob")
+            await store.open(b.id, "bob")
 
 
 async def test_a_session_is_only_found_by_its_owner_and_made_up_ids_are_refused() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent)
-        a = store.open(None, "alice")
+        a = await store.open(None, "alice")
         with pytest.raises(UnknownSessionError, match="unknown session_id"):
-            store.open(a.id, "mallory")
+            await store.open(a.id, "mallory")
         with pytest.raises(UnknownSessionError):
-            store.open("default", "alice")
+            await store.open("default", "alice")
         assert len(store) == 1
 
 
 async def test_a_caller_over_its_share_of_sessions_loses_its_own_oldest_not_anyone_elses() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent, per_owner=3)
-        alice = store.open(None, "alice")
-        flood = [store.open(None, "flood") for _ in range(10)]
-        assert store.open(alice.id, "alice") is alice
+        alice = await store.open(None, "alice")
+        flood = [await store.open(None, "flood") for _ in range(10)]
+        assert (await store.open(alice.id, "alice")) is alice
         assert len(store) == 4
         with pytest.raises(UnknownSessionError):
-            store.open(flood[0].id, "flood")
+            await store.open(flood[0].id, "flood")
 
 
 async def test_sessions_idle_past_their_ttl_are_forgotten() -> None:
     now = [0.0]
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent, ttl_s=10, clock=lambda: now[0])
-        first = store.open(None, "a")
+        first = await store.open(None, "a")
         now[0] = 5
-        assert store.open(first.id, "a") is first
+        assert (await store.open(first.id, "a")) is first
         now[0] = 16
         with pytest.raises(UnknownSessionError):
-            store.open(first.id, "a")
+            await store.open(first.id, "a")
 
 
 async def test_a_session_without_an_id_gets_a_fresh_one() -> None:
     async with served(ScriptedModel()) as service:
         store = SessionStore(service.runtime.agent)
-        assert store.open(None, "a").id != store.open("", "a").id
+        assert (await store.open(None, "a")).id != (await store.open("", "a")).id

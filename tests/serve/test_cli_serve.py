@@ -25,6 +25,7 @@ NOWHERE = "http://127.0.0.1:9/v1"  # a model server never asked: these tests sto
 
 def write_config(tmp_path: Path, serve_table: str = "", model_url: str = NOWHERE) -> Path:
     path = tmp_path / "homelab-agent.toml"
+    serve_table = f"store = {str(tmp_path / 'serve.sqlite3')!r}\n{serve_table}"  # never the user's
     path.write_text(
         f"""
 [models.default]

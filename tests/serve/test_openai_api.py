@@ -31,7 +31,7 @@ async def test_models_lists_the_agent_and_the_configured_models() -> None:
     ):
         body = (await http.get("/v1/models")).json()
     assert body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == ["homelab-agent", "small", "large"]
+    assert [m["id"] for m in body["data"]] == ["homelab-agent", "homelab-agent-chat", "small", "large"]
 
 
 async def test_a_chat_completion_answers_the_last_user_message_with_the_trace() -> None:

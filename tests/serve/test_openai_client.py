@@ -36,7 +36,7 @@ async def test_models_are_listed_and_retrieved_by_id() -> None:
         agent = await client.models.retrieve("homelab-agent")
         with pytest.raises(openai.NotFoundError, match="no model named 'gpt-9'"):
             await client.models.retrieve("gpt-9")
-    assert listed == ["homelab-agent", "small"]
+    assert listed == ["homelab-agent", "homelab-agent-chat", "small"]
     assert agent.id == "homelab-agent" and agent.owned_by == "homelab-agent"
 
 
@@ -77,10 +77,6 @@ async def test_a_stream_without_include_usage_carries_no_usage() -> None:
     [
         ({"n": 2}, "n"),
         ({"response_format": {"type": "json_object"}}, "response_format"),
-        (
-            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
-            "tools",
-        ),
     ],
 )
 async def test_what_the_agent_cannot_honour_is_a_bad_request_naming_the_parameter(
@@ -92,6 +88,21 @@ async def test_what_the_agent_cannot_honour_is_a_bad_request_naming_the_paramete
             await client.chat.completions.create(model="homelab-agent", messages=USER, **extra)  # type: ignore[call-overload]
     assert caught.value.param == param
     assert model.requests == []
+
+
+async def test_a_request_with_client_tools_is_answered_with_the_agents_own_tools() -> None:
+    model = ScriptedModel([ToolCall(name="board__list_tasks"), "Two tasks are open."])
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    async with openai_client(model) as (client, _):
+        completion = await client.chat.completions.create(
+            model="homelab-agent",
+            messages=USER,  # type: ignore[arg-type]
+            tools=tools,  # type: ignore[arg-type]
+            tool_choice="auto",
+        )
+    assert completion.choices[0].message.content == "Two tasks are open."
+    assert completion.choices[0].message.tool_calls is None
+    assert {t.name for t in model.requests[0].tools} == {"board__list_tasks", "board__add_task"}
 
 
 async def test_errors_arrive_as_the_openai_packages_exception_types() -> None:
