@@ -54,6 +54,10 @@ log = structlog.get_logger(__name__)
 
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
 RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
+MISSED = (  # the lookup never mentions a name the question says (`agent.quoting.unmentioned`)
+    "The results above do not mention {names}. Call a tool to look for it, or say it is not there: "
+    "{question}"
+)
 RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
@@ -328,6 +332,8 @@ class Agent:
             # list questions, 8 right with it and 1 without (the rest answered with a count)
             # a turn shown no tools is not invited to call one (the 0.5B then names a tool as the answer)
             wording = RESTATED if plan.tools else RESTATED_ANSWER
+            if plan.unmentioned and plan.tools:  # the lookup missed a name the question says
+                wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in plan.unmentioned))
             messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
             messages,

@@ -25,10 +25,10 @@ from typing import Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, ToolChoice
-from agent.quoting import QuoteMode, direct_answer, quotable
+from agent.quoting import QuoteMode, direct_answer, quotable, unmentioned
 from agent.trace import Route, ToolCallRecord
 
-__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan", "reuse"]
+__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "Reuse", "StepPlan", "reuse"]
 
 
 @dataclass(frozen=True)
@@ -64,20 +64,33 @@ class StepPlan:
     # results an answer may quote: a lead by the model, then their lists as given (`agent.quoting`)
     quote: Sequence[ToolCallRecord] = ()
     direct: str | None = None  # the answer without asking the model: a list that answers as asked
+    unmentioned: Sequence[str] = ()  # names the question says that the last lookup never mentions
 
 
-def reuse(ctx: RunContext, choice: ToolChoice) -> tuple[tuple[ToolCallRecord, ...], str | None]:
-    """How a step's answer may reuse the step before's lookup (`agent.quoting`): the lists it may
-    quote after a lead, and the answer itself when one list answers the question as asked. Nothing
-    when this step must call a tool, or `ctx.quoting` is "off"."""
+@dataclass(frozen=True)
+class Reuse:
+    """How a step's answer may reuse the step before's lookup (`agent.quoting`)."""
+
+    quote: tuple[ToolCallRecord, ...] = ()  # lists the answer may quote after a lead
+    direct: str | None = None  # the answer itself: one list that answers the question as asked
+    unmentioned: tuple[str, ...] = ()  # names of the question the lookup missed: nothing to quote
+
+
+def reuse(ctx: RunContext, choice: ToolChoice) -> Reuse:
+    """What of the last lookup a step's answer may reuse; nothing when this step must call a tool
+    or `ctx.quoting` is "off". A lookup that never mentions a name the question says offers no
+    list: the model is told what it missed (`StepPlan.unmentioned`) and judges."""
     if choice == "required" or ctx.quoting == "off":
-        return (), None
+        return Reuse()
+    missing = tuple(unmentioned(ctx.question, ctx.last_results, ctx.tools))
+    if missing:
+        return Reuse(unmentioned=missing)
     direct = None
     if ctx.quoting == "direct" and len(ctx.last_results) == 1:
         record = ctx.last_results[0]
         tool = next((t for t in ctx.tools if t.name == record.name), None)
         direct = direct_answer(ctx.question, record, tool)
-    return quotable(ctx.last_results), direct
+    return Reuse(quotable(ctx.last_results), direct)
 
 
 @dataclass(frozen=True)
@@ -137,8 +150,10 @@ class OneModel:
         """Every tool; the first step's tool choice from the first-step rule, then "auto"; an
         answer may quote the lists the last lookup found."""
         choice = ctx.first_choice if ctx.step == 1 else "auto"
-        quote, direct = reuse(ctx, choice)
-        return StepPlan(self.model, ctx.tools, choice, quote=quote, direct=direct)
+        r = reuse(ctx, choice)
+        return StepPlan(
+            self.model, ctx.tools, choice, quote=r.quote, direct=r.direct, unmentioned=r.unmentioned
+        )
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Every response stands."""

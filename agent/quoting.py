@@ -17,6 +17,12 @@ result, ~7 s). A word the call does not account for (a task's title, a person th
 filter on, "how many") means the question asks about part of the list, or about something else:
 then the model judges, as above.
 
+And when a name the question says (a word with a capital or a digit in it, past its first word:
+"k3s", "Nextcloud", "Frank") is nowhere in the call nor in its results, the lookup plainly missed:
+the list is not offered for quoting, and the loop tells the model which names the results do not
+mention before it answers (`unmentioned`), so it can look again instead of answering from the
+wrong list.
+
 It works for any tool whose text result is a list of lines (`- item`, `* item`, `1. item`,
 `#12 item`, grouped under headings that end with a colon); nothing here knows a server. Not here:
 asking the model (`agent.loop`), deciding when a step may quote (`agent.policy`).
@@ -33,7 +39,16 @@ import snowballstemmer
 from agent.messages import ToolSpec
 from agent.trace import ToolCallRecord
 
-__all__ = ["LEAD_END", "MIN_ITEMS", "QuoteMode", "direct_answer", "items", "quotable", "quoted_answer"]
+__all__ = [
+    "LEAD_END",
+    "MIN_ITEMS",
+    "QuoteMode",
+    "direct_answer",
+    "items",
+    "quotable",
+    "quoted_answer",
+    "unmentioned",
+]
 
 QuoteMode = Literal["direct", "lead", "off"]
 """`direct`: a list that answers the question as asked is the answer, else as `lead`; `lead`: a
@@ -92,7 +107,7 @@ _STOP = frozenset(
         "tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
         "those", "through", "to", "too", "under", "until", "up", "us", "very", "want", "was", "we", "were",
         "what", "whats", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will",
-        "with", "would", "you", "your", "yours", "currently", "moment", "today",
+        "with", "would", "you", "your", "yours", "currently", "moment", "today", "find", "search",
     )
 )  # fmt: skip
 _WORD = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*")
@@ -120,13 +135,32 @@ def direct_answer(question: str, record: ToolCallRecord, tool: ToolSpec | None) 
     if record.is_error or record.truncated or tool is None or items(record.result) is None:
         return None
     lines = record.result.strip().splitlines()
-    said = _stems(
-        [
-            record.name.replace("_", " "),
-            tool.description,
-            *_schema_words(tool.parameters),
-            *(str(v) for v in record.arguments.values()),
-            *(line for line in lines if not _ITEM.match(line)),
-        ]
-    )
+    said = _stems([*_call_words(record, tool), *(line for line in lines if not _ITEM.match(line))])
     return record.result.strip() if _stems([question]) <= said else None
+
+
+def _call_words(record: ToolCallRecord, tool: ToolSpec | None) -> list[str]:
+    described = [tool.description, *_schema_words(tool.parameters)] if tool is not None else []
+    return [record.name.replace("_", " "), *described, *(str(v) for v in record.arguments.values())]
+
+
+def _names(question: str) -> list[str]:
+    """The words of `question` that look like names: a digit in them, or a capital past the start."""
+    words = _WORD.findall(question)
+    return [
+        w
+        for i, w in enumerate(words)
+        if any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()) or (len(w) > 1 and w.isupper())
+    ]
+
+
+def unmentioned(question: str, records: Sequence[ToolCallRecord], tools: Sequence[ToolSpec]) -> list[str]:
+    """The names `question` says that neither the calls nor their results mention (a lookup that
+    missed what was asked); [] when there is nothing to check or nothing missing."""
+    if not records or all(r.is_error for r in records):
+        return []
+    by_name = {t.name: t for t in tools}
+    seen = _stems(
+        [text for r in records for text in (*_call_words(r, by_name.get(r.name)), r.result)]
+    )
+    return [w for w in dict.fromkeys(_names(question)) if not _stems([w]) <= seen]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.messages import ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.scripted import ScriptedModel
-from agent.quoting import LEAD_END, direct_answer, items, quotable
+from agent.quoting import LEAD_END, direct_answer, items, quotable, unmentioned
 from agent.trace import ToolCallRecord, render_trace
 from tests.conftest import AgentFactory
 
@@ -129,3 +129,28 @@ async def test_with_quote_lists_off_the_model_writes_every_answer(make_agent: Ag
     async with make_agent(model, quote_lists="off") as agent:
         result = await agent.run("Which notes are there?")
     assert result.answer == "Two notes:\n- backup\n- router" and model.requests[1].stop == ()
+
+
+def test_a_name_the_question_says_that_no_result_mentions_is_a_missed_lookup() -> None:
+    record = _record(LIST)
+    assert unmentioned("When is the k3s upgrade due?", [record], [LIST_NOTES]) == ["k3s"]
+    assert unmentioned("What does the router note say about OPNsense?", [record], [LIST_NOTES]) == []
+    assert unmentioned("Is there a note about Frank or the NAS?", [record], [LIST_NOTES]) == ["Frank", "NAS"]
+    assert unmentioned("When is the k3s upgrade due?", [_record(LIST, is_error=True)], [LIST_NOTES]) == []
+
+
+async def test_a_missed_lookup_offers_no_list_and_tells_the_model_what_it_missed(
+    make_agent: AgentFactory,
+) -> None:
+    model = ScriptedModel(
+        [
+            ToolCall(name="notes__list_notes", arguments={}),
+            ToolCall(name="notes__search", arguments={"text": "k3s"}),
+            "No note mentions k3s.",
+        ]
+    )
+    async with make_agent(model) as agent:
+        result = await agent.run("When is the k3s upgrade due?")
+    reminder = model.requests[1].messages[-1]
+    assert reminder.is_reminder and 'do not mention "k3s"' in reminder.content
+    assert model.requests[1].stop == () and result.answer == "No note mentions k3s."
