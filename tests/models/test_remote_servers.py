@@ -78,7 +78,7 @@ async def test_a_call_is_a_call_whatever_the_server(server: str) -> None:
         expected["cached_tokens"],
         expected["output_tokens"],
     )
-    answer = await model.respond(after_call(QUESTION), KANBOARD_TOOLS)
+    answer = await model.respond(after_call(QUESTION), KANBOARD_TOOLS, tool_choice="none")
     assert answer.tool_calls == [] and answer.text == expected["answer"]
     await model.aclose()
 
