@@ -12,7 +12,9 @@ prompt tokens per model step with those the server (or the local KV cache) had c
 
 `failover` starts two llama-servers and one model entry with both URLs, kills the first `--kill-at`
 seconds into the run and starts it again (same port) `--down-for` seconds later, and prints how
-many questions were answered (no run error) and how many requests were retried.
+many questions were answered (no run error) and how many requests were retried. `--ping N` asks N
+one-line questions without tools instead of the Kanboard ones (the failover, not the model, is
+what it measures; minutes less on a busy CPU).
 
 This module measures; it asserts nothing. Timings depend on the machine and its load.
 """
@@ -20,6 +22,7 @@ This module measures; it asserts nothing. Timings depend on the machine and its 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import threading
@@ -33,6 +36,8 @@ import httpx
 import structlog
 
 from agent.config import AgentSettings
+from agent.exceptions import ModelError
+from agent.messages import Message
 from agent.models.base import Model
 from agent.models.factory import build_model
 from agent.models.settings import LlamaSettings, OpenAISettings
@@ -126,7 +131,9 @@ async def _ask(contenders: list[Contender], args: argparse.Namespace, out: Path)
         questions = pick(suite.questions, subset=args.subset)
 
         def show(label: str, outcome: Any) -> None:
-            mark = "ok " if outcome.correct else "BAD"
+            with (out / "outcomes.jsonl").open("a") as f:  # a run cut short still leaves its answers
+                f.write(json.dumps({"label": label, **outcome.model_dump()}) + "\n")
+            mark = ("ok " if outcome.correct else "BAD") + (" " if outcome.valid_calls else "!")
             print(f"{mark} {label:10s} {outcome.id:22s} {outcome.latency_s:6.1f}s steps {outcome.steps} "
                   f"in {outcome.input_tokens} cached {outcome.cached_tokens} {outcome.error or ''}",
                   file=sys.stderr, flush=True)  # fmt: skip
@@ -163,6 +170,23 @@ def side_by_side(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ping(model: Model, n: int) -> tuple[int, int]:
+    """Ask `n` one-line questions in a row; how many were answered."""
+    answered = 0
+    for i in range(n):
+        started = time.monotonic()
+        try:
+            response = await model.respond([Message.user(f"Reply with the number {i} and nothing else.")], [])
+        except ModelError as exc:
+            print(f"question {i}: ERROR {exc}", file=sys.stderr, flush=True)
+            continue
+        answered += 1
+        print(
+            f"question {i}: {time.monotonic() - started:5.1f}s {response.text!r}", file=sys.stderr, flush=True
+        )
+    return answered, n
+
+
 def failover(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -190,17 +214,21 @@ def failover(args: argparse.Namespace) -> int:
         events.append(f"{time.strftime('%H:%M:%S')} {first.url} back")
         print(events[-1], file=sys.stderr, flush=True)
 
-    model = build_model(OpenAISettings(url=first.url, urls=[second.url], temperature=0.0), "two-servers", out)
+    entry = OpenAISettings(url=first.url, urls=[second.url], temperature=0.0, max_tokens=args.ping_tokens)
+    model = build_model(entry if args.ping else entry.model_copy(update={"max_tokens": 512}), "two", out)
     threading.Thread(target=chaos, daemon=True).start()
     try:
-        results = anyio.run(_ask, [Contender("two-servers", model)], args, out)
+        if args.ping:  # short questions, no tools: the failover itself, not the model, is measured
+            answered, total = anyio.run(_ping, model, args.ping)
+        else:
+            results = anyio.run(_ask, [Contender("two-servers", model)], args, out)
+            answered = sum(o.error is None for r in results for o in r.outcomes)
+            total = sum(len(r.outcomes) for r in results)
+            _print(results)
     finally:
         anyio.run(model.aclose)
         first.stop()
         second.stop()
-    answered = sum(o.error is None for r in results for o in r.outcomes)
-    total = sum(len(r.outcomes) for r in results)
-    _print(results)
     print(f"answered {answered}/{total} questions; {len(retries)} tries retried; " + "; ".join(events))
     for r in retries:
         print(f"  retry: {r.get('server')} {r.get('error')}")
@@ -221,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board", default="all")
     parser.add_argument("--kill-at", type=float, default=20.0, help="failover: seconds before the kill")
     parser.add_argument("--down-for", type=float, default=15.0, help="failover: seconds before the restart")
+    parser.add_argument("--ping", type=int, default=0, help="failover: N one-line questions instead")
+    parser.add_argument("--ping-tokens", type=int, default=8, help="failover --ping: tokens per answer")
     parser.add_argument("--out", type=Path, default=Path("bench-out/remote"))
     args = parser.parse_args(argv)
     if args.binary is None:
