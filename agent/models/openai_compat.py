@@ -380,7 +380,8 @@ class _Reply:
 
 def _usage(body: dict[str, Any], started: float, first: float, ended: float) -> Usage:
     """Tokens from `usage` (cached: `prompt_tokens_details.cached_tokens`, or llama-server's
-    `timings.cache_n`), seconds from our clock."""
+    `timings.cache_n`), seconds from our clock (split at the first token when streamed, else at
+    llama-server's `timings.prompt_ms` when it sends them)."""
     counts = body.get("usage") or {}
     timings = body.get("timings") or {}
     cached = (counts.get("prompt_tokens_details") or {}).get("cached_tokens")
@@ -389,10 +390,13 @@ def _usage(body: dict[str, Any], started: float, first: float, ended: float) -> 
     prompt = counts.get("prompt_tokens")
     if prompt is None and timings:
         prompt = int(timings.get("prompt_n") or 0) + int(timings.get("cache_n") or 0)
+    prefill = first - started
+    if prefill <= 0 and timings.get("prompt_ms") is not None:  # not streamed: llama-server's own split
+        prefill = min(float(timings["prompt_ms"]) / 1000, ended - started)
     return Usage(
         input_tokens=int(prompt or 0),
         cached_tokens=int(cached or 0),
         output_tokens=int(counts.get("completion_tokens") or timings.get("predicted_n") or 0),
-        prefill_s=first - started,
-        decode_s=ended - first,
+        prefill_s=prefill,
+        decode_s=ended - started - prefill,
     )

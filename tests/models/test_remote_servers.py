@@ -229,3 +229,12 @@ async def test_a_streamed_json_schema_answer_reaches_on_text_unwrapped() -> None
     response = await model.respond(QUESTION, KANBOARD_TOOLS, on_text=pieces.append)
     assert response.text == "Two tasks are overdue." and "".join(pieces) == "Two tasks are overdue."
     await model.aclose()
+
+
+async def test_an_unstreamed_llama_server_answer_splits_prefill_and_decode_at_its_own_timings() -> None:
+    model = replay("llama_server", [])
+    response = await model.respond(QUESTION, KANBOARD_TOOLS, tool_choice="required")
+    prompt_s = shape("llama_server")["chat"]["timings"]["prompt_ms"] / 1000
+    total = response.usage.prefill_s + response.usage.decode_s
+    assert response.usage.prefill_s == pytest.approx(min(prompt_s, total))
+    await model.aclose()
