@@ -161,10 +161,16 @@ def side_by_side(args: argparse.Namespace) -> int:
         models = [local, remote]
         contenders = [Contender("in-process", local), Contender("llama-server", remote)]
         print(f"llama-server: {' '.join(server.command)}", flush=True)
-        results = anyio.run(_ask, contenders, args, out)
+
+        async def run() -> list[Results]:
+            try:
+                return await _ask(contenders, args, out)
+            finally:
+                for m in models:
+                    await m.aclose()  # on the loop its HTTP client was used on
+
+        results = anyio.run(run)
     finally:
-        for m in models:
-            anyio.run(m.aclose)
         server.stop()
     _print(results)
     return 0
@@ -217,16 +223,22 @@ def failover(args: argparse.Namespace) -> int:
     entry = OpenAISettings(url=first.url, urls=[second.url], temperature=0.0, max_tokens=args.ping_tokens)
     model = build_model(entry if args.ping else entry.model_copy(update={"max_tokens": 512}), "two", out)
     threading.Thread(target=chaos, daemon=True).start()
-    try:
-        if args.ping:  # short questions, no tools: the failover itself, not the model, is measured
-            answered, total = anyio.run(_ping, model, args.ping)
-        else:
-            results = anyio.run(_ask, [Contender("two-servers", model)], args, out)
-            answered = sum(o.error is None for r in results for o in r.outcomes)
-            total = sum(len(r.outcomes) for r in results)
+
+    async def run() -> tuple[int, int]:
+        try:
+            if args.ping:  # short questions, no tools: the failover itself, not the model, is measured
+                return await _ping(model, args.ping)
+            results = await _ask([Contender("two-servers", model)], args, out)
             _print(results)
+            return sum(o.error is None for r in results for o in r.outcomes), sum(
+                len(r.outcomes) for r in results
+            )
+        finally:
+            await model.aclose()  # on the loop its HTTP clients were used on
+
+    try:
+        answered, total = anyio.run(run)
     finally:
-        anyio.run(model.aclose)
         first.stop()
         second.stop()
     print(f"answered {answered}/{total} questions; {len(retries)} tries retried; " + "; ".join(events))
