@@ -160,7 +160,5 @@ def unmentioned(question: str, records: Sequence[ToolCallRecord], tools: Sequenc
     if not records or all(r.is_error for r in records):
         return []
     by_name = {t.name: t for t in tools}
-    seen = _stems(
-        [text for r in records for text in (*_call_words(r, by_name.get(r.name)), r.result)]
-    )
+    seen = _stems([text for r in records for text in (*_call_words(r, by_name.get(r.name)), r.result)])
     return [w for w in dict.fromkeys(_names(question)) if not _stems([w]) <= seen]

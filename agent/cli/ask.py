@@ -155,8 +155,11 @@ def _describe_model(config: Config, name: str, model: ModelSettings) -> list[str
     """Lines about one model: its backend and settings, and whether its file is there."""
     if model.backend == "openai":
         remote = model.remote_model or name
-        url = redact_url(model.url or "")
-        return [f"model {name}: openai {url} (model {remote!r}, timeout {model.timeout_s:g}s)"]
+        url = ", ".join(redact_url(u) for u in model.all_urls)
+        return [
+            f"model {name}: openai {url} (model {remote!r}, constraint {model.constraint}, "
+            f"timeout {model.timeout_s:g}s)"
+        ]
     settings = f"n_ctx {model.n_ctx}, gpu layers {model.n_gpu_layers}"
     first = f"model {name}: llama_cpp {model.source or name} ({settings})"
     try:

@@ -62,16 +62,20 @@ def report_model(
 ) -> tuple[bool, list[str]]:
     """Whether model `name` is ready and fits, and lines saying so (speed from `bandwidths`)."""
     if settings.backend == "openai":
-        url = (settings.url or "").rstrip("/")
-        shown = redact_url(url)
-        try:
-            ok = httpx.get(f"{url}/models", timeout=3).status_code < 500
-        except httpx.HTTPError as exc:
-            return False, [
-                f"model {name}: server {shown} unreachable ({redact_urls(repr(exc))}); "
-                f"start it or fix models.{name}.url"
-            ]
-        return ok, [f"model {name}: server {shown} {'answers' if ok else 'fails'}"]
+        lines, up = [], 0
+        for url in (u.rstrip("/") for u in settings.all_urls):
+            shown = redact_url(url)
+            try:
+                ok = httpx.get(f"{url}/models", timeout=3).status_code < 500
+            except httpx.HTTPError as exc:
+                lines.append(
+                    f"model {name}: server {shown} unreachable ({redact_urls(repr(exc))}); "
+                    f"start it or fix models.{name}.url"
+                )
+                continue
+            up += ok
+            lines.append(f"model {name}: server {shown} {'answers' if ok else 'fails'}")
+        return up > 0, lines
     try:
         path = model_path(settings, name, models_dir)
         info = read_gguf(path)

@@ -38,7 +38,7 @@ from agent.exceptions import ModelLoadError
 from agent.messages import Message, ToolSpec
 from agent.models.wire import compact_tool_result, message_dict, tool_dict
 
-__all__ = ["CallSyntax", "ChatTemplate", "PromptPart"]
+__all__ = ["HERMES", "CallSyntax", "ChatTemplate", "PromptPart", "call_syntax"]
 
 PromptPart = tuple[str, bool]
 """A piece of a rendered prompt, and whether its control-token text is real (the template's own)."""
@@ -66,6 +66,16 @@ class CallSyntax:
 HERMES = CallSyntax("hermes", "<tool_call>\n", "\n</tool_call>", "arguments")
 LLAMA3 = CallSyntax("llama3", "", "", "parameters")
 MISTRAL = CallSyntax("mistral", "[TOOL_CALLS][", "]", "arguments")
+
+
+def call_syntax(source: str) -> CallSyntax:
+    """How a model whose chat template is `source` writes a call (Hermes `<tool_call>` unless the
+    template shows Mistral's or Llama 3's markers)."""
+    if "[TOOL_CALLS]" in source:
+        return MISTRAL
+    if "<|python_tag|>" in source or ("<|start_header_id|>" in source and "<tool_call>" not in source):
+        return LLAMA3
+    return HERMES
 
 
 def _read(name: str) -> str:
@@ -104,12 +114,7 @@ class ChatTemplate:
         self.bos_token = bos_token
         self.eos_token = eos_token
         self.supports_tools = "tools" in source
-        if "[TOOL_CALLS]" in source:
-            self.syntax = MISTRAL
-        elif "<|python_tag|>" in source or ("<|start_header_id|>" in source and "<tool_call>" not in source):
-            self.syntax = LLAMA3
-        else:
-            self.syntax = HERMES
+        self.syntax = call_syntax(source)
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.filters["tojson"] = _tojson
         env.globals["raise_exception"] = _raise

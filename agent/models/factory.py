@@ -42,16 +42,19 @@ def build_model(
         ModelLoadError: a file that is not a loadable GGUF, or too large for this machine.
     """
     if settings.backend == "openai":
+        from agent.models.endpoints import RetryPolicy
         from agent.models.openai_compat import OpenAICompatModel
 
         return OpenAICompatModel(
-            base_url=settings.url,
+            base_url=settings.all_urls,
             model=settings.remote_model or name,
             name=name,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
             timeout_s=settings.timeout_s,
+            constraint=settings.constraint,
+            retry=RetryPolicy(tries=settings.retry_tries, total_s=settings.retry_total_s),
         )
     path = model_path(settings, name, models_dir)
     if not path.is_file():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, model_validator
 
 __all__ = ["BACKENDS", "LlamaSettings", "ModelSettings", "OpenAISettings"]
 
@@ -47,13 +47,35 @@ class LlamaSettings(_Common):
 
 
 class OpenAISettings(_Common):
-    """A model behind an OpenAI-compatible server (llama-server, Ollama, vLLM)."""
+    """A model behind an OpenAI-compatible server (llama-server, Ollama, vLLM), or several."""
 
     backend: Literal["openai"] = "openai"
     url: str  # the server's base URL, e.g. "http://127.0.0.1:8080/v1"
+    # more servers with the same model: questions go to the least busy, one that fails is skipped
+    # for a while; `urls` alone is fine too (the first becomes `url`)
+    urls: list[str] = Field(default_factory=list)
     remote_model: str | None = None  # the model name that server knows; default: the entry's name
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=120.0, gt=0)  # per request
+    # how a turn is held to one valid call or an answer: "grammar" (llama-server's GBNF),
+    # "structured_outputs" (vLLM's grammar), "json_schema" (Ollama, any server with OpenAI's
+    # response_format), "none" (the server's own tool calling); "auto": asked of the server
+    constraint: Literal["auto", "grammar", "structured_outputs", "json_schema", "none"] = "auto"
+    retry_tries: int = Field(default=4, ge=1)  # tries per turn, over all servers (429/502/503/504, resets)
+    retry_total_s: float = Field(default=60.0, gt=0)  # the most seconds a turn spends retrying
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_of_urls(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "url" not in data and data.get("urls"):
+            first, *rest = data["urls"]
+            data = {**data, "url": first, "urls": rest}
+        return data
+
+    @property
+    def all_urls(self) -> list[str]:
+        """`url` and then `urls`, each once."""
+        return list(dict.fromkeys([self.url, *self.urls]))
 
 
 def _backend(value: Any) -> str:

@@ -65,3 +65,22 @@ def test_the_openai_backend_builds_an_http_model_that_fits_the_interface(tmp_pat
     assert isinstance(model, OpenAICompatModel) and isinstance(model, Model)
     assert model.name == "remote"
     anyio.run(model.aclose)
+
+
+def test_an_openai_entry_with_urls_alone_takes_the_first_as_url_and_keeps_each_once() -> None:
+    settings = OpenAISettings.model_validate({"urls": ["http://a:8080/v1", "http://b:8080/v1"]})
+    assert settings.url == "http://a:8080/v1" and settings.all_urls == [
+        "http://a:8080/v1",
+        "http://b:8080/v1",
+    ]
+    both = OpenAISettings(url="http://a:8080/v1", urls=["http://a:8080/v1", "http://c:8080/v1"])
+    assert both.all_urls == ["http://a:8080/v1", "http://c:8080/v1"]
+
+
+def test_an_unknown_constraint_is_refused_naming_the_choices() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(
+        ValidationError, match="'auto', 'grammar', 'structured_outputs', 'json_schema' or 'none'"
+    ):
+        OpenAISettings(url="http://a/v1", constraint="gbnf")  # type: ignore[arg-type]

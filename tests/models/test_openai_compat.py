@@ -16,6 +16,7 @@ import pytest
 
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ToolCall
+from agent.models.endpoints import RetryPolicy
 from agent.models.openai_compat import OpenAICompatModel
 from agent.validation import check_call
 from tests.models.conftest import KANBOARD_TOOLS
@@ -36,7 +37,12 @@ def fake_server(
         return handler(body)
 
     return OpenAICompatModel(
-        base_url="http://server/v1", model="qwen", name="remote", transport=httpx.MockTransport(handle)
+        base_url="http://server/v1",
+        model="qwen",
+        name="remote",
+        transport=httpx.MockTransport(handle),
+        constraint="none",  # the server's own tool calls (tests/models/test_remote_servers.py: constraints)
+        retry=RetryPolicy(tries=1),
     )
 
 
@@ -175,8 +181,8 @@ async def test_a_context_length_error_from_the_server_is_a_context_overflow_erro
 
 
 async def test_a_server_error_is_a_model_error_with_status_and_body() -> None:
-    model = fake_server(lambda body: httpx.Response(503, text="loading model"), [])
-    with pytest.raises(ModelError, match="HTTP 503: loading model"):
+    model = fake_server(lambda body: httpx.Response(500, text="model crashed"), [])
+    with pytest.raises(ModelError, match="HTTP 500: model crashed"):
         await model.respond(QUESTION, KANBOARD_TOOLS)
     await model.aclose()
 
@@ -186,7 +192,11 @@ async def test_an_unreachable_server_is_a_model_error_naming_the_url() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     model = OpenAICompatModel(
-        base_url="http://127.0.0.1:9/v1", model="m", transport=httpx.MockTransport(refuse)
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        transport=httpx.MockTransport(refuse),
+        constraint="none",
+        retry=RetryPolicy(tries=1),
     )
     with pytest.raises(ModelError, match=r"cannot reach the model server at http://127\.0\.0\.1:9/v1"):
         await model.respond(QUESTION, [])

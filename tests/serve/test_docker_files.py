@@ -64,7 +64,7 @@ def test_the_gpu_agent_reserves_an_nvidia_gpu_and_the_cpu_agent_is_a_profile(com
 def test_every_service_has_a_healthcheck_and_the_agents_check_healthz(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         assert service["healthcheck"]["test"], name
-    for name in ("agent", "agent-cpu"):
+    for name in ("agent", "agent-cpu", "agent-remote"):
         service = compose["services"][name]
         assert "/healthz" in " ".join(service["healthcheck"]["test"])
         assert "models:/models" in service["volumes"]
@@ -74,7 +74,7 @@ def test_every_service_has_a_healthcheck_and_the_agents_check_healthz(compose: d
 def test_secrets_come_from_the_environment_and_the_agent_not_compose_requires_them(
     compose: dict[str, Any],
 ) -> None:
-    for name in ("agent", "agent-cpu"):
+    for name in ("agent", "agent-cpu", "agent-remote"):
         env = compose["services"][name]["environment"]
         for secret in SECRET_NAMES:
             assert env[secret] == "${" + secret + ":-}", secret
@@ -143,7 +143,7 @@ def test_the_agent_command_in_compose_and_the_image_is_one_the_cli_accepts(compo
     entrypoint = yaml.safe_load(re.search(r"^ENTRYPOINT (.*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
     cmd = yaml.safe_load(re.search(r"^CMD (.*)$", dockerfile, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert entrypoint == ["homelab-agent"]
-    for name in ("agent", "agent-cpu"):
+    for name in ("agent", "agent-cpu", "agent-remote"):
         command = compose["services"][name]["command"]
         assert command == cmd
         ctx = _cli(command)
@@ -152,8 +152,8 @@ def test_the_agent_command_in_compose_and_the_image_is_one_the_cli_accepts(compo
 
 def test_every_documented_docker_compose_command_for_the_agent_parses_with_the_cli() -> None:
     docs = (ROOT / "docs" / "serving.md").read_text() + (ROOT / "README.md").read_text()
-    runs = re.findall(r"docker compose run --rm (agent(?:-cpu)?) ([^#`\n]+)", docs)
-    assert {service for service, _ in runs} == {"agent", "agent-cpu"}  # both the GPU and the CPU agent
+    runs = re.findall(r"docker compose run --rm (agent(?:-cpu|-remote)?) ([^#`\n]+)", docs)
+    assert {service for service, _ in runs} >= {"agent", "agent-cpu"}  # both the GPU and the CPU agent
     for _, args in runs:
         words = shlex.split(args)
         ctx = _cli(words)
@@ -161,7 +161,10 @@ def test_every_documented_docker_compose_command_for_the_agent_parses_with_the_c
             assert ctx.params["name"] in KNOWN_MODELS
 
 
-@pytest.mark.parametrize("name", ["docker-compose.yml", "Dockerfile", "config/docker.toml", ".env.example"])
+@pytest.mark.parametrize(
+    "name",
+    ["docker-compose.yml", "Dockerfile", "config/docker.toml", "config/docker-remote.toml", ".env.example"],
+)
 def test_no_secret_values_are_baked_into_the_files(name: str) -> None:
     text = (ROOT / name).read_text()
     for secret in SECRET_NAMES:
@@ -242,3 +245,51 @@ def test_the_example_config_lists_both_tool_servers() -> None:
     docker = config.mcpServers["docker"]
     assert docker.command == "homelab-agent-docker"
     assert docker.env["DOCKER_HOST"].get_secret_value() == "unix:///var/run/docker.sock"
+
+
+def test_compose_has_no_top_level_name_so_docker_compose_1_29_reads_it(compose: dict[str, Any]) -> None:
+    assert set(compose) <= {"x-agent", "services", "networks", "volumes"}
+    assert "COMPOSE_PROJECT_NAME=homelab-agent" in (ROOT / ".env.example").read_text()
+
+
+def test_the_llama_server_profile_runs_the_official_cuda_server_on_the_shared_models_volume(
+    compose: dict[str, Any],
+) -> None:
+    env = _env_file((ROOT / ".env.example").read_text())
+    server = _interpolate(compose["services"]["llama-server"], env)
+    assert server["image"].startswith("ghcr.io/ggml-org/llama.cpp:server-cuda")
+    assert server["profiles"] == ["llama-server"] and "ports" not in server  # only the agent reaches it
+    assert "models:/models:ro" in server["volumes"]
+    command = server["command"]
+    model = command[command.index("--model") + 1]
+    assert model == "/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert model.removeprefix("/models/") == KNOWN_MODELS["qwen2.5-coder-1.5b"].filename
+    assert "--jinja" in command and command[command.index("--port") + 1] == "8080"
+    devices = server["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and devices[0]["capabilities"] == ["gpu"]
+    assert "/health" in " ".join(server["healthcheck"]["test"])
+
+
+def test_the_remote_agent_waits_for_llama_server_and_its_config_points_at_it(compose: dict[str, Any]) -> None:
+    agent = compose["services"]["agent-remote"]
+    assert agent["profiles"] == ["llama-server"] and "deploy" not in agent  # no GPU in the agent
+    assert agent["build"]["args"]["VARIANT"] == "cpu"
+    assert agent["depends_on"]["llama-server"]["condition"] == "service_healthy"
+    assert agent["depends_on"]["kanboard"]["condition"] == "service_healthy"
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in agent["volumes"]}
+    config_path = agent["environment"]["HOMELAB_AGENT_CONFIG"]
+    assert mounted[config_path] == "./config/docker-remote.toml"
+    config = load_config(
+        ROOT / "config" / "docker-remote.toml",
+        env={"HOMELAB_AGENT_TOKEN": "t" * 32, "KANBOARD_TOKEN": "k" * 16},
+    )
+    model = config.models[config.agent.model]
+    assert model.backend == "openai" and model.url == "http://llama-server:8080/v1"
+    assert model.constraint == "grammar"
+    assert "agent-remote" in config.serve.allowed_hosts
+    assert (
+        config.mcpServers.keys()
+        == load_config(
+            ROOT / "config" / "docker.toml", env={"HOMELAB_AGENT_TOKEN": "t" * 32, "KANBOARD_TOKEN": "k" * 16}
+        ).mcpServers.keys()
+    )
