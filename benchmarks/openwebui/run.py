@@ -220,8 +220,10 @@ def ask(driver: WebDriver, question: str, within: float, still: float = 20.0) ->
     return float("nan"), answer_text(driver)
 
 
-def ask_next(driver: WebDriver, message: str, within: float, still: float = 15.0) -> tuple[float, str]:
-    """Type `message` in the open chat; seconds until the new answer has stopped changing, and its text."""
+def ask_next(driver: WebDriver, message: str, within: float, still: float = 25.0) -> tuple[float, str]:
+    """Type `message` in the open chat; seconds until the new answer has not changed for `still`
+    seconds (then: when it last changed), and its text. (Regenerate shows under earlier answers
+    too, so only stillness says a later answer is finished.)"""
     before = len(driver.find_elements(By.CSS_SELECTOR, ".chat-assistant"))
     box = driver.find_element(By.ID, "chat-input")
     box.click()
@@ -230,12 +232,15 @@ def ask_next(driver: WebDriver, message: str, within: float, still: float = 15.0
     box.send_keys(Keys.ENTER)
     text, changed = "", started
     while time.monotonic() - started < within:
-        blocks = driver.find_elements(By.CSS_SELECTOR, ".chat-assistant")
-        now = blocks[-1].text if len(blocks) > before else ""
+        try:
+            blocks = driver.find_elements(By.CSS_SELECTOR, ".chat-assistant")
+            now = blocks[-1].text if len(blocks) > before else ""
+        except WebDriverException:  # the page re-rendered the block under us: read it again
+            time.sleep(0.5)
+            continue
         if now != text:
             text, changed = now, time.monotonic()
-        done = driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Regenerate']")
-        if text.strip() and time.monotonic() - changed > (3.0 if done else still):
+        elif text.strip() and time.monotonic() - changed > still:
             return changed - started, text
         time.sleep(0.5)
     return float("nan"), text
