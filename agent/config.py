@@ -112,6 +112,10 @@ class AgentSettings(_Strict):
     # after tool results, say the question again at the end of the prompt (for that turn only):
     # small models otherwise answer the results' first line (a count) instead of the question
     restate_question: bool = True
+    # answers that reuse the lookup (agent.quoting): "direct": a tool's list that answers the
+    # question as asked is the answer (no model turn), else as "lead": the model writes a lead and
+    # the list follows as the tool gave it; "off": the model writes every answer itself
+    quote_lists: Literal["direct", "lead", "off"] = "direct"
     # a prompt file (relative paths: to the config file's folder) used instead of the packaged one;
     # "{today}" and "{timezone}" in it are filled in for each question
     system_prompt: str | None = None

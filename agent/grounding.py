@@ -1,14 +1,18 @@
 """Arguments the model cannot invent: a name from a closed list must be one the run has seen.
 
-Servers that know their world list its names in their schemas (`enum`: the Kanboard server names
-the board's projects, people and columns). A small model then writes a real name, but not always
-the right one: asked "who is renewing the TLS cert?" it calls `tasks_of(person="Site Admin")`, the
-first name on the list; asked about one person's overdue work it scopes `overdue_tasks` to a
-project nobody mentioned. `ground` narrows each `enum` of strings to the values the conversation
-has named so far (the user's words, and later the tool results), word by word. An optional
-argument left with no named value drops out of the schema; a tool whose required argument has none
-is not offered for this turn. The model still sees every tool in its prompt (so a cached prompt
-stays valid); the narrowed schemas are what its call must fit (a grammar enforces them locally).
+Servers that know their world list its names: in the tool's MCP `_meta` under `NAMES_META` (the
+Kanboard server lists every project, person and column of the board there; `agent.toolsets.mcp`
+keeps them in `ToolSpec.names`, out of the prompt, however many there are), or as an `enum` in the
+schema. A small model then writes a real name, but not always the right one: asked "who is
+renewing the TLS cert?" it calls `tasks_of(person="Site Admin")`, the first name on the list;
+asked about one person's overdue work it scopes `overdue_tasks` to a project nobody mentioned.
+`ground` admits, for each such parameter, only the names the conversation has said so far (the
+user's words, and later the tool results), as an `enum` of those: whole words, so "Sam" admits
+"Sam Porter" and not "Samantha Reyes". An optional argument left with no named value drops out of
+the schema; a tool whose required argument has none is not offered for this turn. The model still
+sees every tool in its prompt (so a cached prompt stays valid, and a board with 300 names costs
+the prompt what one with 10 does); the grounded schemas are what its call must fit (a grammar
+enforces them locally).
 
 This module only narrows schemas. It calls no model and no tool.
 """
@@ -22,7 +26,10 @@ from typing import Any
 
 from agent.messages import ToolSpec
 
-__all__ = ["ground", "mentioned", "words"]
+__all__ = ["NAMES_META", "ground", "mentioned", "words"]
+
+NAMES_META = "io.homelab-agent/names"
+"""The MCP `_meta` key of a tool under which a server lists {parameter: [every name it takes]}."""
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _TRIVIAL = frozenset({"the", "and", "for", "of", "on", "in", "to", "a", "an", "my", "our", "de", "la"})
@@ -41,9 +48,10 @@ def mentioned(value: str, said: set[str]) -> bool:
 
 
 def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
-    """`tools` with every string `enum` narrowed to the values `texts` mention (see the module doc).
+    """`tools` with each named parameter (`ToolSpec.names`, or a string `enum`) admitting only the
+    values `texts` mention (see the module doc).
 
-    Tools without such enums come back unchanged (the same objects).
+    Tools without such parameters come back unchanged (the same objects).
     """
     said: set[str] = set()
     for text in texts:
@@ -51,11 +59,12 @@ def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
     grounded: list[ToolSpec] = []
     for tool in tools:
         properties: dict[str, Any] = tool.parameters.get("properties") or {}
-        named = {
+        named: dict[str, Sequence[str]] = {
             name: prop["enum"]
             for name, prop in properties.items()
             if isinstance(prop, dict) and _string_enum(prop.get("enum"))
         }
+        named |= {name: values for name, values in tool.names.items() if name in properties}
         if not named:
             grounded.append(tool)
             continue

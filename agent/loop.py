@@ -9,7 +9,9 @@ One run is a small state machine over `RunState`:
             ├── the same calls as earlier in this run ──> not run; next step asks for an answer,
             │                                              showing the model no tools
             ├── unreadable or empty ──> tell the model (a correction), next step
-            └── text ──> done
+            └── text ──> done (a lead to the lists the plan may quote: they follow it, as the
+                         tools gave them; `agent.quoting`)
+    a plan with the answer in it (a lookup's list that answers as asked) ──> done, no model asked
 
 Tool problems the model caused (unknown tool, bad arguments, a tool error, a crashed server)
 become observations and the run goes on; everything else propagates. A hard step limit ends in
@@ -39,6 +41,7 @@ from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink, ToolChoice
 from agent.policy import OneModel, Policy, RunContext, RunPolicy, StepPlan
+from agent.quoting import LEAD_END, QuoteMode, quoted_answer
 from agent.system_prompt import fill_prompt, read_prompt
 from agent.tokens import truncate
 from agent.toolsets.base import Toolset
@@ -80,6 +83,7 @@ class RunState:
     # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
     answer_only: bool = False
     first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
+    quoting: QuoteMode = "direct"
     step_calls: list[ToolCall] = field(default_factory=list)  # a resumed step's calls, if one still waits
     step_text: str = ""  # ... and the text its model wrote beside them
 
@@ -98,6 +102,7 @@ class RunState:
             results=tuple(self.results),
             last_results=tuple(last),
             first_choice=self.first_choice,
+            quoting=self.quoting,
         )
 
 
@@ -150,13 +155,14 @@ class Agent:
             first: ToolChoice = "required" if tools and self.settings.first_step == "tool" else "auto"
             messages = [Message.system(system), *history, Message.user(question)]
             state = RunState(question, messages, tools, first)
+        state.quoting = self.settings.quote_lists
         run = self.policy.begin(state.question, tools)
         while True:
             if state.step >= self.settings.max_steps:
                 raise MaxStepsError(self.settings.max_steps)
             state.step += 1
             step_started = time.perf_counter()
-            plan, response, model_s = await self._request(run, state, on_text)
+            plan, response, quoted, model_s = await self._request(run, state, on_text)
             step = Step(
                 index=state.step,
                 model=response.model or plan.model.name,
@@ -170,6 +176,8 @@ class Agent:
                 text=response.text,
                 parse_error=response.parse_error,
                 route=plan.route,
+                quoted=quoted,
+                direct=plan.direct is not None,
             )
             state.steps.append(step)
             state.usage += response.usage
@@ -248,11 +256,13 @@ class Agent:
 
     async def _request(
         self, run: RunPolicy, state: RunState, on_text: TextSink | None
-    ) -> tuple[StepPlan, ModelResponse, float]:
-        """Plan and ask one step; once more, replanned, if the policy rejects the response."""
+    ) -> tuple[StepPlan, ModelResponse, list[str], float]:
+        """Plan and ask one step; once more, replanned, if the policy rejects the response. An
+        answer that is a lead to the lists the plan may quote gets them, as given (the tools named)."""
         started = time.perf_counter()
         ctx = state.context()
         rejected = Usage()
+        quoted: list[str] = []
 
         def forward(piece: str) -> None:
             """Pass answer text on, noting when the first arrived (time to first token)."""
@@ -262,11 +272,23 @@ class Agent:
                 on_text(piece)
 
         for attempt in (1, 2):
+            quoted = []
             plan = run.plan(ctx)
             if state.answer_only:  # shown without tools: small models then answer from the results
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
-            response = await self._respond(plan, ctx, held.append if plan.hold else forward)
+            sink = held.append if plan.hold else forward
+            if plan.direct is not None:  # the lookup's list answers as asked: no model turn
+                forward(plan.direct)
+                quoted = [r.name for r in ctx.last_results]
+                response = ModelResponse(text=plan.direct, model=plan.model.name)
+                break
+            response = await self._respond(plan, ctx, sink)
+            if plan.quote and not response.tool_calls and _is_lead(response):
+                rest = quoted_answer(response.text, plan.quote)[len(response.text.rstrip()) :]
+                sink(rest)  # the lists as the tools gave them, after the model's lead
+                response = response.model_copy(update={"text": response.text.rstrip() + rest})
+                quoted = [r.name for r in plan.quote]
             rejection = run.review(ctx, plan, response) if attempt == 1 else None
             if rejection is None:
                 if held:
@@ -288,7 +310,9 @@ class Agent:
             parse_error=response.parse_error,
         )
         log.debug("model.output", step=state.step, raw=response.raw or response.text)
-        return plan, response, seconds
+        if quoted:
+            log.info("agent.quoted", step=state.step, tools=quoted)
+        return plan, response, quoted, seconds
 
     async def _respond(self, plan: StepPlan, ctx: RunContext, on_text: TextSink | None) -> ModelResponse:
         """The planned model's turn: the conversation less any hidden turns, calls grounded in what
@@ -306,7 +330,12 @@ class Agent:
             wording = RESTATED if plan.tools else RESTATED_ANSWER
             messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
-            messages, plan.tools, on_text=on_text, tool_choice=plan.tool_choice, calls=calls
+            messages,
+            plan.tools,
+            on_text=on_text,
+            tool_choice=plan.tool_choice,
+            calls=calls,
+            stop=(LEAD_END,) if plan.quote else (),
         )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:
@@ -353,6 +382,11 @@ class Agent:
             truncated=truncated,
             duration_s=seconds,
         )
+
+
+def _is_lead(response: ModelResponse) -> bool:
+    """Whether an answer is a lead to a list: it stopped at the lead's end, or ended with a colon."""
+    return response.stop == LEAD_END or (response.stop is None and response.text.rstrip().endswith(":"))
 
 
 def _record_calls(

@@ -84,6 +84,10 @@ class ToolSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     read_only: bool | None = None  # MCP readOnlyHint
     destructive: bool | None = None  # MCP destructiveHint
+    # the closed lists of names string parameters take (a server's world: its projects, people),
+    # kept out of `parameters` and so out of the prompt; `agent.grounding` admits in a call the
+    # ones the conversation has named
+    names: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class ToolResult(BaseModel):
@@ -134,3 +138,4 @@ class ModelResponse(BaseModel):
     model: str = ""
     raw: str = ""  # the model's raw output, before parsing
     parse_error: str | None = None
+    stop: str | None = None  # the stop sequence the answer ended at (not in `text`); None: it ended itself

@@ -6,7 +6,9 @@ question as asked, the step, the conversation, the tools, the run's tool results
 
     begin(question, tools) -> RunPolicy        once, when the run starts
     plan(ctx)             -> StepPlan          before each model turn: model, tools, tool choice,
-                                               turns hidden from the model, hold the streamed text?
+                                               turns hidden from the model, hold the streamed text?,
+                                               the results its answer may quote, or the answer
+                                               itself when a tool's list answers as asked
     review(ctx, plan, response) -> Rejection?  after it: None, or why the loop should ask again
 
 On a rejection the loop plans the same step again and asks once more; that second answer stands.
@@ -23,9 +25,10 @@ from typing import Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, ToolChoice
+from agent.quoting import QuoteMode, direct_answer, quotable
 from agent.trace import Route, ToolCallRecord
 
-__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan"]
+__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "StepPlan", "reuse"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class RunContext:
     results: Sequence[ToolCallRecord]  # this run's tool results so far, oldest first
     last_results: Sequence[ToolCallRecord]  # those of the step before this one
     first_choice: ToolChoice  # what the first-step rule gives a model's first turn on the question
+    quoting: QuoteMode = "direct"  # how answers may reuse a lookup's list (`agent.quoting`)
 
     @property
     def turns(self) -> Sequence[Message]:
@@ -57,6 +61,23 @@ class StepPlan:
     hidden: int = 0  # this run's first `hidden` turns are not shown to the model (a fresh start)
     hold: bool = False  # hold a streamed answer back until `review` accepts it
     route: Route | None = None  # what the trace records about this choice
+    # results an answer may quote: a lead by the model, then their lists as given (`agent.quoting`)
+    quote: Sequence[ToolCallRecord] = ()
+    direct: str | None = None  # the answer without asking the model: a list that answers as asked
+
+
+def reuse(ctx: RunContext, choice: ToolChoice) -> tuple[tuple[ToolCallRecord, ...], str | None]:
+    """How a step's answer may reuse the step before's lookup (`agent.quoting`): the lists it may
+    quote after a lead, and the answer itself when one list answers the question as asked. Nothing
+    when this step must call a tool, or `ctx.quoting` is "off"."""
+    if choice == "required" or ctx.quoting == "off":
+        return (), None
+    direct = None
+    if ctx.quoting == "direct" and len(ctx.last_results) == 1:
+        record = ctx.last_results[0]
+        tool = next((t for t in ctx.tools if t.name == record.name), None)
+        direct = direct_answer(ctx.question, record, tool)
+    return quotable(ctx.last_results), direct
 
 
 @dataclass(frozen=True)
@@ -113,8 +134,11 @@ class OneModel:
         return self
 
     def plan(self, ctx: RunContext) -> StepPlan:
-        """Every tool; the first step's tool choice from the first-step rule, then "auto"."""
-        return StepPlan(self.model, ctx.tools, ctx.first_choice if ctx.step == 1 else "auto")
+        """Every tool; the first step's tool choice from the first-step rule, then "auto"; an
+        answer may quote the lists the last lookup found."""
+        choice = ctx.first_choice if ctx.step == 1 else "auto"
+        quote, direct = reuse(ctx, choice)
+        return StepPlan(self.model, ctx.tools, choice, quote=quote, direct=direct)
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Every response stands."""

@@ -43,7 +43,7 @@ from agent.config import RouterSettings
 from agent.exceptions import ConfigError
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model
-from agent.policy import Rejection, RunContext, StepPlan
+from agent.policy import Rejection, RunContext, StepPlan, reuse
 from agent.trace import Route
 from agent.validation import check_call
 
@@ -187,11 +187,17 @@ class RouterRun:
             seen = ctx.turns[self.hidden :]
             first = not any(m.role == "assistant" for m in seen)  # its first turn: the first-step rule
             choice = ctx.first_choice if first else "auto"
-            return StepPlan(self.large, ctx.tools, choice, hidden=self.hidden, route=route)
+            quote, direct = reuse(ctx, choice) if seen else ((), None)
+            return StepPlan(
+                self.large, ctx.tools, choice, hidden=self.hidden, route=route, quote=quote, direct=direct
+            )
         choice = ctx.first_choice if ctx.step == 1 else "auto"
         if self.checking and choice == "auto" and len(ctx.results) >= SMALL_LOOKUPS:
             choice = "none"  # a simple lookup: after its lookups the small model answers
-        return StepPlan(self.small, ctx.tools, choice, hold=self.checking, route=route)
+        quote, direct = reuse(ctx, choice)
+        return StepPlan(
+            self.small, ctx.tools, choice, hold=self.checking, route=route, quote=quote, direct=direct
+        )
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Why the small model's response is not used (it escalates), or None."""

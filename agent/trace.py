@@ -59,6 +59,9 @@ class Step(BaseModel):
     # calls that repeated one already answered in this run: not run again; the next turn asked for
     # an answer (small models call again instead of reading the result)
     repeated: list[ToolCall] = Field(default_factory=list)
+    # the tools whose lists the answer quotes as they gave them, after the model's lead (`agent.quoting`)
+    quoted: list[str] = Field(default_factory=list)
+    direct: bool = False  # ... and is that list alone: it answered the question as asked, no model was asked
 
     @property
     def tool_s(self) -> float:
@@ -158,6 +161,13 @@ def render_trace(result: RunResult) -> str:
             lines.append(f"  route: {step.model} — {step.route.reason}")
         if step.parse_error:
             lines.append(f"  unreadable output: {_short(step.parse_error)}")
+        if step.direct:
+            lines.append(
+                f"  answer: the list {', '.join(step.quoted)} gave, as it gave it (the call holds every word "
+                "of the question; no model turn)"
+            )
+        elif step.quoted:
+            lines.append(f"  answer: the model's lead, then the lists of {', '.join(step.quoted)} as given")
         for repeated in step.repeated:
             args = ", ".join(f"{k}={v!r}" for k, v in repeated.arguments.items())
             lines.append(f"  repeated {repeated.name}({args}): answered before in this run; not run again")

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh dev
-.venv/bin/homelab-agent models pull qwen2.5-coder-0.5b
+# the real-model tests' 0.5B, in the suite's own models directory (the user's is never read)
+.venv/bin/homelab-agent models pull qwen2.5-coder-0.5b --models-dir .venv/test-models
 
 echo "== ruff" >&2
 .venv/bin/ruff check agent tools homelab_common tests benchmarks

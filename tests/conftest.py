@@ -4,6 +4,10 @@ test stack.
 The Docker tests need a Docker Engine they may create containers on, named by
 HOMELAB_AGENT_TEST_DOCKER_HOST (`scripts/test.sh` starts a scratch one as root). Without one
 they are skipped on a developer's machine and fail in CI (CI=true), where they must run.
+
+Before anything else the suite moves into a home, a working directory and an environment of its
+own (`tests.support.hermetic`): no test, and no subprocess a test starts, reads the user's
+./homelab-agent.toml, ~/.config/homelab-agent/, models directory or shell variables.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from agent.policy import Policy
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
 from tests.support.docker_stack import ENGINE_ENV, Stack, build_stack, engine_host, remove_stack
+from tests.support.hermetic import isolate
 from tests.support.notes_server import build_server
+
+isolate()  # before any test runs (importing the code reads nothing of the user's)
 
 ROOT = Path(__file__).resolve().parents[1]
 

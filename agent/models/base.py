@@ -39,6 +39,7 @@ class Model(Protocol):
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
         calls: Sequence[ToolSpec] | None = None,
+        stop: Sequence[str] = (),
     ) -> ModelResponse:
         """Answer the conversation: tool calls or a final text.
 
@@ -46,8 +47,10 @@ class Model(Protocol):
         called with tool-call text. `tool_choice="required"` asks for a tool call and `"none"` for
         an answer (enforced by a grammar where the backend has one). `calls`, when given, are the
         calls allowed this turn: some of `tools`, their schemas possibly narrowed (`agent.grounding`);
-        the prompt still shows `tools`, so a cached prompt stays valid. Cancelling the awaiting task
-        stops generation promptly.
+        the prompt still shows `tools`, so a cached prompt stays valid. A final answer ends at the
+        first of the `stop` sequences, which is left out of the text and named in
+        `ModelResponse.stop` (`agent.models.stops`). Cancelling the awaiting task stops generation
+        promptly.
         """
         ...
 

@@ -24,6 +24,7 @@ import structlog
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
+from agent.models.stops import StopText, cut_at_stop
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 from agent.models.wire import message_dict, tool_dict
 from homelab_common.redact import redact_url, redact_urls
@@ -86,8 +87,12 @@ class OpenAICompatModel:
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
         calls: Sequence[ToolSpec] | None = None,
+        stop: Sequence[str] = (),
     ) -> ModelResponse:
         """One chat completion: native or text tool calls, or a final answer (streamed to `on_text`).
+
+        `stop` is applied here, on the text as it streams (the stream is closed at a stop, which
+        ends the server's generation), so the answer is known to have reached it.
 
         The server cannot be held to narrowed schemas, so with `calls` it is offered those instead
         of `tools` (what the model sees changes; a remote prompt cache is the server's business).
@@ -106,6 +111,7 @@ class OpenAICompatModel:
             payload["tool_choice"] = tool_choice
         started = time.perf_counter()
         stream: AnswerStream | None = None
+        stops: StopText | None = None
         try:
             if on_text is None:
                 response = await self._client.post("/chat/completions", json=payload)
@@ -119,7 +125,9 @@ class OpenAICompatModel:
                     body,
                 )
             else:
-                content, raw_calls, usage_body, first, stream = await self._stream(payload, on_text, started)
+                stops = StopText(on_text, stop)
+                stream = AnswerStream(stops.feed)
+                content, raw_calls, usage_body, first = await self._stream(payload, stream, stops)
         except httpx.HTTPError as exc:
             raise ModelError(
                 f"cannot reach the model server at {self._where}: {redact_urls(repr(exc))}"
@@ -129,8 +137,13 @@ class OpenAICompatModel:
         parsed = _native_calls(raw_calls) if raw_calls else parse_output(content, names)
         if raw_calls and not parsed.error:
             parsed = ParsedOutput(text=content.strip(), tool_calls=parsed.tool_calls)
-        if stream is not None:
+        hit = None
+        if not parsed.tool_calls and parsed.error is None:
+            answer, hit = cut_at_stop(content, stop)
+            parsed = ParsedOutput(text=answer.strip()) if hit else parsed
+        if stream is not None and stops is not None and not hit:
             stream.finish(parsed)
+            stops.flush()
         counts = usage_body.get("usage") or {}
         usage = Usage(
             input_tokens=int(counts.get("prompt_tokens") or 0),
@@ -159,15 +172,15 @@ class OpenAICompatModel:
             model=self._name,
             raw=content,
             parse_error=parsed.error,
+            stop=hit,
         )
 
     async def _stream(
-        self, payload: dict[str, Any], on_text: TextSink, started: float
-    ) -> tuple[str, list[dict[str, Any]], dict[str, Any], float, AnswerStream]:
+        self, payload: dict[str, Any], stream: AnswerStream, stops: StopText
+    ) -> tuple[str, list[dict[str, Any]], dict[str, Any], float]:
         content, first = "", 0.0
         last: dict[str, Any] = {}
         calls: dict[int, dict[str, Any]] = {}  # index -> {"id", "function": {"name", "arguments"}}
-        stream = AnswerStream(on_text)
         async with self._client.stream("POST", "/chat/completions", json=payload) as response:
             if response.status_code >= 400:
                 self._raise_for_status(
@@ -197,6 +210,8 @@ class OpenAICompatModel:
                     content += delta["content"]
                     if not calls:
                         stream.feed(delta["content"])
+                    if stops.hit is not None:
+                        break  # closing the stream ends the server's generation
                 for call in delta.get("tool_calls") or []:
                     slot = calls.setdefault(
                         call.get("index", 0), {"id": None, "function": {"name": "", "arguments": ""}}
@@ -207,7 +222,7 @@ class OpenAICompatModel:
                     slot["function"]["arguments"] += function.get("arguments") or ""
         if not events:
             raise self._not_openai(kind or "no content type", "no server-sent events")
-        return content, [calls[i] for i in sorted(calls)], last, first or time.perf_counter(), stream
+        return content, [calls[i] for i in sorted(calls)], last, first or time.perf_counter()
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()

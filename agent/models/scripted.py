@@ -15,6 +15,7 @@ import anyio
 from agent.exceptions import ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import TextSink, ToolChoice
+from agent.models.stops import StopText
 
 __all__ = ["ScriptedModel", "ScriptedRequest", "Turn", "latest"]
 
@@ -30,6 +31,7 @@ class ScriptedRequest:
     tools: list[ToolSpec]
     tool_choice: ToolChoice = "auto"
     calls: list[ToolSpec] | None = None  # the calls allowed, when narrower than `tools`
+    stop: tuple[str, ...] = ()  # where an answer was asked to end
 
 
 def latest(messages: Sequence[Message]) -> Message:
@@ -76,10 +78,12 @@ class ScriptedModel:
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
         calls: Sequence[ToolSpec] | None = None,
+        stop: Sequence[str] = (),
     ) -> ModelResponse:
-        """Return the next scripted turn, streaming a final answer through `on_text`."""
+        """Return the next scripted turn, streaming a final answer through `on_text`; an answer
+        ends at the first of `stop`, as a real model's would."""
         allowed = None if calls is None else list(calls)
-        self.requests.append(ScriptedRequest(list(messages), list(tools), tool_choice, allowed))
+        self.requests.append(ScriptedRequest(list(messages), list(tools), tool_choice, allowed, tuple(stop)))
         if self.delay_s:
             await anyio.sleep(self.delay_s)
         if self.function is not None:
@@ -89,9 +93,13 @@ class ScriptedModel:
         else:
             raise ModelError(f"scripted model {self.model_name!r} has no turns left")
         response = _as_response(turn, self.model_name)
-        if on_text is not None and response.text and not response.tool_calls:
+        if response.text and not response.tool_calls:
+            sink = StopText(on_text, stop)
             for i in range(0, len(response.text), self.stream_chunk):
-                on_text(response.text[i : i + self.stream_chunk])
+                sink.feed(response.text[i : i + self.stream_chunk])
+                if sink.hit is not None:
+                    return response.model_copy(update={"text": sink.text.strip(), "stop": sink.hit})
+            sink.flush()
         return response
 
     async def aclose(self) -> None:

@@ -93,12 +93,16 @@ class Toolbox:
     """Several toolsets behind one name space: tool `search` of server `kb` is `kb__search`.
 
     With `prefix=False` tools keep their own names; a clash then raises at listing time. A server
-    that cannot list its tools is left out (with a warning) unless every server fails.
+    that cannot list its tools (down, or up without its backend: the Docker server with no
+    engine) is left out (with a warning) unless every server fails, and until it lists again the
+    instructions say, in its place, that it is not available and why: the model is not handed
+    tools that can only fail, nor left to guess why they are missing.
     """
 
     toolsets: Sequence[Toolset]
     prefix: bool = True
     _routes: dict[str, tuple[Toolset, str]] = field(default_factory=dict, init=False)
+    _down: dict[str, str] = field(default_factory=dict, init=False)  # server -> why it lists no tools
 
     @property
     def name(self) -> str:
@@ -114,12 +118,14 @@ class Toolbox:
         specs: list[ToolSpec] = []
         routes: dict[str, tuple[Toolset, str]] = {}
         failures: list[ToolError] = []
+        down: dict[str, str] = {}
         for toolset in self.toolsets:
             try:
                 offered = await toolset.list_tools()
             except ToolError as exc:  # one server down must not take the others with it
                 log.warning("toolset.unavailable", toolset=toolset.name, error=str(exc))
                 failures.append(exc)
+                down[toolset.name] = str(exc)
                 continue
             for spec in offered:
                 qualified = self.qualified(toolset, spec.name)
@@ -131,13 +137,18 @@ class Toolbox:
                 specs.append(spec.model_copy(update={"name": qualified}))
         if failures and len(failures) == len(self.toolsets):
             raise failures[0]
-        self._routes = routes
+        self._routes, self._down = routes, down
         return specs
 
     async def instructions(self) -> str:
-        """Each server's instructions under a heading that says how its tools are named."""
+        """Each server's instructions under a heading that says how its tools are named; for a
+        server the last listing left out, that it is not available and why."""
         parts = []
         for toolset in self.toolsets:
+            if toolset.name in self._down:
+                why = self._down[toolset.name]
+                parts.append(f"## Server {toolset.name}\nNot available now, so it offers no tools: {why}")
+                continue
             try:
                 text = (await toolset.instructions()).strip()
             except ToolError:

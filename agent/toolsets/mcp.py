@@ -12,6 +12,7 @@ sees: see `agent.toolsets.base`.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import sys
@@ -29,10 +30,12 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from agent.config import ServerSettings
 from agent.exceptions import ToolServerError, ToolTimeoutError
+from agent.grounding import NAMES_META
 from agent.messages import ToolResult, ToolSpec
 from agent.toolsets.base import Toolbox
 from homelab_common.redact import redact_url, redact_urls
@@ -76,13 +79,37 @@ def _client_for(settings: ServerSettings, on_status: Callable[[int], None]) -> C
 
 def _spec(tool: Any) -> ToolSpec:
     annotations = tool.annotations
+    parameters = tool.input_schema or {"type": "object", "properties": {}}
+    names = _names(tool.meta, parameters)
+    if names:  # the names go to grounding, not into the prompt: their enums are dropped here
+        parameters = copy.deepcopy(parameters)
+        for name in names:
+            parameters["properties"][name].pop("enum", None)
     return ToolSpec(
         name=tool.name,
         description=(tool.description or "").strip(),
-        parameters=tool.input_schema or {"type": "object", "properties": {}},
+        parameters=parameters,
         read_only=annotations.read_only_hint if annotations else None,
         destructive=annotations.destructive_hint if annotations else None,
+        names=names,
     )
+
+
+def _names(meta: Any, parameters: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The names a server lists under `NAMES_META` for parameters the schema has (strings only)."""
+    listed = meta.get(NAMES_META) if isinstance(meta, dict) else None
+    if not isinstance(listed, dict):
+        return {}
+    properties = parameters.get("properties") or {}
+    return {
+        name: tuple(values)
+        for name, values in listed.items()
+        if name in properties
+        and isinstance(properties[name], dict)
+        and isinstance(values, list)
+        and values
+        and all(isinstance(v, str) for v in values)
+    }
 
 
 def _result(result: CallToolResult) -> ToolResult:
@@ -216,7 +243,10 @@ class MCPToolset:
         """The server's tools, listed again once the last listing is `tools_ttl_s` old.
 
         Servers may put live data in their schemas (the Kanboard server names the board's projects
-        and people), so a long-running agent sees a board's new names within that time.
+        and people), so a long-running agent sees a board's new names within that time. A server
+        that answers the listing with an error (the Docker server whose engine is not there) stays
+        connected; the error, its reason, is raised as `ToolServerError` and nothing is cached, so
+        the next listing asks again.
         """
         if self._tools is None or time.monotonic() - self._listed_at > self._tools_ttl:
             client = await self._connect()
@@ -226,6 +256,8 @@ class MCPToolset:
             except TimeoutError:
                 await self._reset()
                 raise ToolServerError(f"MCP server {self.name!r} did not list its tools in time") from None
+            except MCPError as exc:  # it answered, so it runs: it cannot serve now (its engine is down)
+                raise ToolServerError(exc.message) from None
             except Exception as exc:
                 await self._reset()
                 raise ToolServerError(

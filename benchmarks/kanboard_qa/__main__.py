@@ -7,6 +7,9 @@
     python -m benchmarks.kanboard_qa report bench-out/*.json --out bench-out
     python -m benchmarks.kanboard_qa rescore bench-out/*.json   # after a change to the scorer
 
+The agent asks through the servers the example config ships (`--servers shipped`: Kanboard and
+Docker, in-process; the Docker engine one that is not there unless `--docker-host` names one) or
+the Kanboard server alone (`--servers kanboard`, for comparison with earlier numbers).
 A model is a name from the config's `[models]` (with --config) or a path to a GGUF file; it runs at
 temperature 0. `--warm off` clears the model's KV and prompt caches before every question: through
 the model's `reset()`/`clear_cache()` when it has one, else by turning its saved-state cache off
@@ -14,10 +17,11 @@ and sending a throwaway one-line request, which evicts the cached prompt. A loca
 leaves it as a new process finds it: the stable prefix saved on disk (`--prefix-cache`, default
 the config's `[prefix_cache]`) is still there, as it is for a one-shot `homelab-agent ask`. Each run writes
 LABEL.json, LABEL.md and LABEL.png into --out. `--board` picks the boards asked (default: all of
-them, each in its own rows: `homelab`, the board the tools were developed on, and `household`, held
-out and never used for tuning). `compare SMALL LARGE` runs always-LARGE (all tools)
-and the router over SMALL and LARGE side by side in one run, question by question, and prints
-whether the router meets its target (median latency at most half, accuracy within 3 points).
+them, each in its own rows: `homelab`, the board the tools were developed on, `household`, held
+out and never used for tuning, and `big`, a generated board of 1,000+ tasks, also held out).
+`compare SMALL LARGE` runs always-LARGE (all tools) and the router over SMALL and LARGE side by
+side in one run, question by question, and prints whether the router meets its target (median
+latency at most half, accuracy within 3 points).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from benchmarks.kanboard_qa.runner import (
     run_questions,
     run_side_by_side,
 )
+from benchmarks.kanboard_qa.servers import MISSING_DOCKER, Servers
 from benchmarks.kanboard_qa.suites import Suite, suites
 from homelab_common.logs import configure_logging
 from tools.kanboard.settings import KanboardSettings
@@ -134,7 +139,8 @@ def _label(args: argparse.Namespace) -> str:
     else:
         base = Path(args.model).stem if args.model.endswith(".gguf") else args.model
     constrained = {None: "", True: " constrained", False: " free"}[args.constrained]
-    return f"{base}{constrained}{'' if args.warm else ' cold'}"
+    alone = " kanboard-alone" if args.servers == "kanboard" else ""
+    return f"{base}{constrained}{'' if args.warm else ' cold'}{alone}"
 
 
 def _slug(label: str) -> str:
@@ -188,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         "speculative": args.speculative,
         "ground": args.ground,
         "restate": args.restate,
+        "quote": args.quote,
     }
     runs: list[Results] = []
 
@@ -207,6 +214,7 @@ def _run(args: argparse.Namespace) -> int:
                     on_outcome=_progress(partial),
                     suite=suite,
                     kanboard=_kanboard(args),
+                    servers=_servers(args),
                 )
                 partial.unlink()
                 path = out / f"{_slug(label)}-{suite.name}.json"
@@ -288,6 +296,7 @@ def _compare(argv: list[str]) -> int:
                     on_outcome=_labelled(_progress(partial)),
                     suite=suite,
                     kanboard=_kanboard(args),
+                    servers=_servers(args),
                 )
                 partial.unlink()
                 for results in both:
@@ -304,6 +313,72 @@ def _compare(argv: list[str]) -> int:
     md.write_text(md.read_text() + "\n## Router target\n\n" + "\n".join(verdicts) + "\n")
     print(md.read_text())
     return 0
+
+
+def _ablate(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.kanboard_qa ablate",
+        description="One model under several values of agent.quote_lists, side by side in one run "
+        "(question by question, each with its own copy of the model, so load hits all alike).",
+    )
+    parser.add_argument("model", help="model name from --config, or a .gguf path")
+    parser.add_argument("--quotes", default="direct,off", help="values of agent.quote_lists to compare")
+    _common_options(parser)
+    parser.add_argument("--name", default="ablate", help="file name of the combined report")
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    config, make = _builder(args)
+    base = _agent_settings(args, config)
+    values = [v.strip() for v in args.quotes.split(",") if v.strip()]
+    contenders = [
+        Contender(
+            f"{_stem(args.model)} quote={value}",
+            make(args.model),
+            config={"model": args.model, "quote_lists": value, "threads": args.threads},
+            settings=base.model_copy(update={"quote_lists": value}),
+        )
+        for value in values
+    ]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Results] = []
+
+    async def ask_all() -> None:
+        try:
+            for suite in suites(args.board):
+                partial = out / f"{args.name}-{suite.name}.partial.jsonl"
+                partial.write_text("")
+                questions = _questions(args, suite)
+                runs.extend(
+                    await run_side_by_side(
+                        contenders,
+                        questions,
+                        agent_settings=base,
+                        on_outcome=_labelled(_progress(partial)),
+                        suite=suite,
+                        kanboard=_kanboard(args),
+                        servers=_servers(args),
+                    )
+                )
+                partial.unlink()
+        finally:
+            for c in contenders:
+                if not isinstance(c.model, Policy):
+                    await c.model.aclose()
+
+    anyio.run(ask_all)
+    for results in runs:
+        (out / f"{args.name}-{_slug(results.label)}-{results.board}.json").write_text(
+            results.model_dump_json(indent=1)
+        )
+    md, _ = write_report(runs, out, args.name)
+    print(md.read_text())
+    return 0
+
+
+def _servers(args: argparse.Namespace) -> Servers:
+    """The servers this run asks through (--servers, --docker-host)."""
+    return Servers(mode=args.servers, docker_host=args.docker_host or MISSING_DOCKER)
 
 
 def _kanboard(args: argparse.Namespace) -> KanboardSettings | None:
@@ -367,6 +442,8 @@ def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSet
         update["ground_arguments"] = args.ground
     if args.restate is not None:
         update["restate_question"] = args.restate
+    if args.quote is not None:
+        update["quote_lists"] = args.quote
     return (config.agent if config else AgentSettings()).model_copy(update=update)
 
 
@@ -381,10 +458,21 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
     parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
     parser.add_argument(
-        "--board", default="all", help="boards to ask about: homelab, household (held out), or all"
+        "--board", default="all", help="boards to ask about: homelab, household, big (both held out), or all"
     )
     parser.add_argument(
         "--names", choices=["enum", "list", "off"], default=None, help="board names in tool schemas"
+    )
+    parser.add_argument(
+        "--servers",
+        choices=["shipped", "kanboard"],
+        default="shipped",
+        help="shipped: the example config's servers (Kanboard and Docker); kanboard: Kanboard alone",
+    )
+    parser.add_argument(
+        "--docker-host",
+        default=None,
+        help="DOCKER_HOST of the Docker server (a scratch engine...); default: a socket that is not there",
     )
     parser.add_argument(
         "--ground", type=_on_off, default=None, help="on|off: calls grounded in the conversation (ablation)"
@@ -394,6 +482,12 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         type=_on_off,
         default=None,
         help="on|off: the question said again after results (ablation)",
+    )
+    parser.add_argument(
+        "--quote",
+        choices=["direct", "lead", "off"],
+        default=None,
+        help="answers that reuse a tool's list (agent.quoting; ablation); default: the config's",
     )
     parser.add_argument(
         "--writes", action="store_true", help="also run the write requests (fresh board each)"
@@ -457,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
         return _rescore(argv[1:])
     if argv[:1] == ["compare"]:
         return _compare(argv[1:])
+    if argv[:1] == ["ablate"]:
+        return _ablate(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.kanboard_qa",
         description=__doc__,

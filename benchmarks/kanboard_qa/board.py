@@ -127,9 +127,10 @@ async def snapshot(transport: httpx.AsyncBaseTransport, settings: KanboardSettin
             members=members,
             overdue_ids={t.id for t in await kb.overdue()},
         )
+        extras = await kb.extras([t.id for t in board.tasks])  # batched: a big board is 1,000 tasks
         for t in board.tasks:
-            board.tags[t.id] = list((await kb.task_tags(t.id)).values())
-            board.comments[t.id] = await kb.comments(t.id)
-            board.subtasks[t.id] = await kb.subtasks(t.id)
-            board.links[t.id] = await kb.task_links(t.id)
+            board.tags[t.id] = extras[t.id].tags
+            board.comments[t.id] = extras[t.id].comments
+            board.subtasks[t.id] = extras[t.id].subtasks
+            board.links[t.id] = extras[t.id].links
     return board

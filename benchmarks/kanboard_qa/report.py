@@ -32,6 +32,9 @@ class Summary(BaseModel):
     errors: int  # runs that ended in an error (step limit, model failure)
     median_s: float
     p90_s: float
+    first_token_s: float = 0.0  # median, until the answer's first text
+    tokens_out: float = 0.0  # mean tokens the model wrote per question
+    reused: str = "-"  # answers written from a tool's list: "direct / lead" counts
     prefill_s: float  # medians per question
     decode_s: float
     tool_s: float
@@ -67,6 +70,9 @@ def summarise(results: Results) -> Summary:
         errors=sum(o.error is not None for o in out),
         median_s=_median([o.latency_s for o in out]),
         p90_s=percentile([o.latency_s for o in out], 90),
+        first_token_s=_median([o.first_token_s for o in out if o.first_token_s is not None]),
+        tokens_out=sum(o.output_tokens for o in out) / n,
+        reused=f"{sum(o.answer_kind == 'direct' for o in out)} / {sum(o.answer_kind == 'lead' for o in out)}",
         prefill_s=_median([o.prefill_s for o in out]),
         decode_s=_median([o.decode_s for o in out]),
         tool_s=_median([o.tool_s for o in out]),
@@ -97,17 +103,19 @@ def markdown(all_results: Sequence[Results]) -> str:
     lines = [
         "# Kanboard question benchmark",
         "",
-        "| configuration | board | n | accuracy | valid calls | median s | p90 s | prefill s | decode s "
-        "| tool s | steps | prompt tok | cached | small share | escalated | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | board | n | accuracy | valid calls | median s | p90 s | first token s "
+        "| prefill s | decode s | tool s | steps | prompt tok | cached | out tok | direct / lead "
+        "| small share | escalated | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in rows:
         small = f"{s.small_share:.0%}" if s.small_share is not None else "-"
         escalated = str(s.escalations) if s.escalations is not None else "-"
         lines.append(
             f"| {s.label} | {s.board} | {s.n} | {s.accuracy:.0%} | {s.valid_calls:.0%} | {s.median_s:.1f} "
-            f"| {s.p90_s:.1f} | {s.prefill_s:.1f} | {s.decode_s:.1f} | {s.tool_s:.2f} | {s.steps:.1f} "
-            f"| {s.tokens_in:.0f} | {s.cached_share:.0%} | {small} | {escalated} | {s.errors} |"
+            f"| {s.p90_s:.1f} | {s.first_token_s:.1f} | {s.prefill_s:.1f} | {s.decode_s:.1f} "
+            f"| {s.tool_s:.2f} | {s.steps:.1f} | {s.tokens_in:.0f} | {s.cached_share:.0%} "
+            f"| {s.tokens_out:.0f} | {s.reused} | {small} | {escalated} | {s.errors} |"
         )
     lines += [
         "",

@@ -1,8 +1,9 @@
 """Run the agent over the questions against an in-process demo board and record every answer.
 
 One `run_questions` call is one configuration: one answering `Model` (a local GGUF, a router, or a
-scripted model in tests); `run_side_by_side` runs several, question by question. Each uses the
-Kanboard MCP server in-process (`MCPToolset(server=...)`) over the demo board, and the agent loop.
+scripted model in tests); `run_side_by_side` runs several, question by question. Each asks through
+the servers the example config ships (Kanboard and Docker, in-process: `servers`) or, for
+comparison, the Kanboard server alone, over the suite's board, with the agent loop.
 For each question it snapshots the board, runs the agent, scores the answer and records latency
 split into prefill, decode, tool and other time. Building models
 from the command line lives in `__main__`; tables and plots in `report`.
@@ -37,6 +38,7 @@ from agent.trace import Route, RunResult, Step
 from benchmarks.kanboard_qa.board import snapshot
 from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
+from benchmarks.kanboard_qa.servers import Servers, open_servers
 from benchmarks.kanboard_qa.suites import SUITES, Suite
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
@@ -86,6 +88,9 @@ class Outcome(BaseModel):
     models: list[str] = Field(default_factory=list)  # the model that answered each step
     tools: list[str] = Field(default_factory=list)  # tools called, in order
     routes: list[Route] = Field(default_factory=list)
+    # how the answer was written: "direct" (a tool's list, no model turn), "lead" (the model's lead,
+    # then the list as given) or "model" (every token by the model; `agent.quoting`)
+    answer_kind: str = "model"
 
 
 class Results(BaseModel):
@@ -153,6 +158,8 @@ def _fill(outcome: Outcome, steps: Sequence[Step], duration_s: float, answer: st
     outcome.models = [s.model for s in steps]
     outcome.tools = [c.name for s in steps for c in s.tool_calls]
     outcome.routes = [s.route for s in steps if s.route]
+    last = steps[-1] if steps else None
+    outcome.answer_kind = "direct" if last and last.direct else "lead" if last and last.quoted else "model"
 
 
 async def _ask(
@@ -199,6 +206,7 @@ class Contender:
     model: Model | Policy
     reset: Reset | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    settings: AgentSettings | None = None  # instead of the run's agent settings (an ablation)
 
 
 async def run_questions(
@@ -212,6 +220,7 @@ async def run_questions(
     on_outcome: Callable[[Outcome], None] | None = None,
     suite: Suite = SUITES["homelab"],
     kanboard: KanboardSettings | None = None,
+    servers: Servers | None = None,
 ) -> Results:
     """Ask every question of `questions` about `suite`'s board with `model`; writes get a fresh board."""
     (results,) = await run_side_by_side(
@@ -219,6 +228,8 @@ async def run_questions(
         questions,
         agent_settings=agent_settings,
         suite=suite,
+        kanboard=kanboard,
+        servers=servers,
         on_outcome=lambda _, outcome: on_outcome(outcome) if on_outcome else None,
     )
     return results
@@ -232,21 +243,31 @@ async def run_side_by_side(
     on_outcome: Callable[[str, Outcome], None] | None = None,
     suite: Suite = SUITES["homelab"],
     kanboard: KanboardSettings | None = None,
+    servers: Servers | None = None,
 ) -> list[Results]:
     """Ask every question of every contender, question by question, taking turns at going first.
+
+    The servers are those the example config ships unless `servers` says Kanboard alone.
 
     Interleaving puts the contenders under the same load (a busy CPU slows both, not one), and
     alternating who goes first cancels any advantage of following the other. Each contender keeps
     its own models, so one's prompt cache never serves the other.
     """
     settings = agent_settings or AgentSettings(max_steps=6)
+    servers = servers or Servers()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     all_results = [
-        Results(label=c.label, board=suite.name, config=c.config, started_at=started, machine=_machine())
+        Results(
+            label=c.label,
+            board=suite.name,
+            config={**servers.describe(), **c.config},
+            started_at=started,
+            machine=_machine(),
+        )
         for c in contenders
     ]
     reads = suite.transport()
-    async with demo_toolbox(reads, writes=False, kanboard=kanboard) as read_tools:
+    async with open_servers(servers, reads, writes=False, kanboard=kanboard) as read_tools:
         for n, question in enumerate(questions):
             order = list(range(len(contenders)))
             if n % 2:
@@ -257,12 +278,13 @@ async def run_side_by_side(
                     outcome_of_reset = contender.reset()
                     if inspect.isawaitable(outcome_of_reset):
                         await outcome_of_reset
+                own = contender.settings or settings
                 if question.writes:
                     fresh = suite.transport()
-                    async with demo_toolbox(fresh, writes=True, kanboard=kanboard) as write_tools:
-                        outcome = await _ask(contender.model, write_tools, question, fresh, settings)
+                    async with open_servers(servers, fresh, writes=True, kanboard=kanboard) as write_tools:
+                        outcome = await _ask(contender.model, write_tools, question, fresh, own)
                 else:
-                    outcome = await _ask(contender.model, read_tools, question, reads, settings)
+                    outcome = await _ask(contender.model, read_tools, question, reads, own)
                 log.info(
                     "benchmark.question",
                     board=suite.name,

@@ -2,7 +2,9 @@
 
 `homelab` is the board the tools were developed on (`tools/kanboard_demo/seed.json`, questions in
 `questions`); `household` is held out (`household`): written before the tuning started and never
-used to tune. Every report shows both. This module only pairs data with questions.
+used to tune; `big` is a company's board at the size people have (`bigboard`: 1,000+ tasks, 14
+projects, 28 people), generated from a seed, its questions written before any tuning against it.
+This module only pairs data with questions.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.kanboard_qa import household
+from benchmarks.kanboard_qa import bigboard, household
 from benchmarks.kanboard_qa.questions import QUESTIONS, Question
 from tools.kanboard_demo import DemoBoard, demo_transport, load_seed
 
@@ -37,6 +39,7 @@ class Suite:
 SUITES: dict[str, Suite] = {
     "homelab": Suite("homelab", load_seed, QUESTIONS),
     "household": Suite("household", household.seed, household.QUESTIONS, held_out=True),
+    "big": Suite("big", bigboard.seed, bigboard.QUESTIONS, held_out=True),
 }
 
 

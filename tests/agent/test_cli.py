@@ -116,7 +116,7 @@ def test_config_check_names_the_file_and_key_of_a_mistake(tmp_path: Path) -> Non
 def test_config_check_connects_to_the_servers_when_asked(tmp_path: Path) -> None:
     code, out, err, _ = run_cli(tmp_path, [], "config", "check", "--connect")
     assert code == 0, err
-    assert "server notes: 5 tools" in out and "config OK" in out
+    assert "server notes: 6 tools" in out and "config OK" in out
 
 
 def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:

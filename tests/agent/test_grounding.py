@@ -65,3 +65,16 @@ async def test_the_loop_offers_the_model_only_grounded_calls_and_keeps_every_too
         off = agent.model
         await agent.run("Hello")
     assert isinstance(off, ScriptedModel) and off.requests[0].calls is None
+
+
+def test_names_a_server_keeps_out_of_the_schema_are_admitted_once_said_by_whole_words() -> None:
+    crowd = ("Sam Porter", "Samantha Reyes", "Samir Haddad", *(f"Person Number{n}" for n in range(300)))
+    tasks_of = ToolSpec(
+        name="kb__tasks_of",
+        parameters={"type": "object", "properties": {"person": {"type": "string"}}, "required": ["person"]},
+        names={"person": crowd},
+    )
+    (grounded,) = ground([tasks_of], ["What is Sam working on?"])
+    assert grounded.parameters["properties"]["person"]["enum"] == ["Sam Porter"]
+    assert "enum" not in tasks_of.parameters["properties"]["person"]  # the prompt's spec is untouched
+    assert ground([tasks_of], ["Who is Gustavo?"]) == []  # nobody said: the tool is not offered

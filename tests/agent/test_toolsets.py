@@ -121,3 +121,36 @@ async def test_an_in_process_servers_tools_are_listed_as_the_agent_names_them() 
     tools = await list_server_tools({"notes": build_server()})
     assert [t.name for t in tools][:2] == ["notes__get_note", "notes__search"]
     assert tools[0].parameters["required"] == ["topic"]
+
+
+async def test_a_server_without_its_backend_offers_no_tools_and_the_instructions_say_why() -> None:
+    from agent.loop import Agent
+    from agent.models.scripted import ScriptedModel
+    from tools.docker import DockerSettings
+    from tools.docker import build_server as docker_server
+
+    async with anyio.create_task_group() as tg:
+        notes = MCPToolset("notes", tg, server=build_server())
+        docker = MCPToolset(
+            "docker", tg, server=docker_server(DockerSettings(host="unix:///nonexistent/d.sock"))
+        )
+        box = Toolbox([notes, docker])
+        names = [t.name for t in await box.list_tools()]
+        guide = await box.instructions()
+        with pytest.raises(ToolNotFoundError, match="no tool named 'docker__list_containers'"):
+            await box.call_tool("docker__list_containers", {})
+        model = ScriptedModel(script=["No Docker here."])
+        await Agent(model, box).run("Is Jellyfin up?")
+        await box.list_tools()
+        assert docker.starts == 1  # it answered the listing: still connected, not restarted
+        await notes.aclose()
+        await docker.aclose()
+        tg.cancel_scope.cancel()
+    assert names and not any(n.startswith("docker__") for n in names)
+    assert (
+        "## Server docker\nNot available now, so it offers no tools: Docker is not reachable: No Docker"
+        in guide
+    )
+    (request,) = model.requests
+    assert "Docker is not reachable" in request.messages[0].content
+    assert not any(t.name.startswith("docker__") for t in request.tools)

@@ -14,7 +14,7 @@ from benchmarks.docker_qa.engine import snapshot
 from benchmarks.docker_qa.questions import CATEGORIES, QUESTIONS, pick
 from benchmarks.docker_qa.runner import run_questions
 from benchmarks.kanboard_qa.board import snapshot as board_snapshot
-from tests.support.docker_stack import Stack
+from tests.support.docker_stack import Stack, steady
 from tools.docker import DockerSettings
 from tools.kanboard_demo import demo_transport
 
@@ -87,7 +87,9 @@ async def test_repeating_the_right_tool_results_scores_as_correct(
     stack: Stack, qid: str, calls: list[tuple[str, dict[str, Any]]]
 ) -> None:
     model = ScriptedModel(function=_echo(*calls))
-    results = await run_questions(model, pick(QUESTIONS, [qid]), docker_host=stack.host, label="echo")
+    results = await steady(
+        stack, lambda: run_questions(model, pick(QUESTIONS, [qid]), docker_host=stack.host, label="echo")
+    )
     outcome = results.outcomes[0]
     assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
     assert outcome.valid_calls and outcome.tools == [tool for tool, _ in calls]
@@ -104,22 +106,30 @@ async def test_the_list_lines_marked_with_a_state_answer_which_containers_are_in
             line for line in latest(messages).content.splitlines() if marker in line.split(";")[0]
         )
 
-    results = await run_questions(
-        ScriptedModel(function=turn), pick(QUESTIONS, [qid]), docker_host=stack.host, label="m"
+    # the truth and the tool read the engine at different moments: both while nothing restarts
+    results = await steady(
+        stack,
+        lambda: run_questions(
+            ScriptedModel(function=turn), pick(QUESTIONS, [qid]), docker_host=stack.host, label="m"
+        ),
     )
     outcome = results.outcomes[0]
     assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
     everything = ScriptedModel(function=_echo(("docker__list_containers", {})))
     named_all = (
-        await run_questions(everything, pick(QUESTIONS, [qid]), docker_host=stack.host, label="a")
+        await steady(
+            stack,
+            lambda: run_questions(everything, pick(QUESTIONS, [qid]), docker_host=stack.host, label="a"),
+        )
     ).outcomes[0]
     assert not named_all.correct and named_all.forbidden_found  # naming every container is wrong
 
 
 async def test_a_wrong_or_empty_answer_scores_as_wrong(stack: Stack) -> None:
     model = ScriptedModel(function=_echo(("docker__list_containers", {"project": "media"})))
-    outcome = await run_questions(
-        model, pick(QUESTIONS, ["kanboard-port"]), docker_host=stack.host, label="w"
+    outcome = await steady(
+        stack,
+        lambda: run_questions(model, pick(QUESTIONS, ["kanboard-port"]), docker_host=stack.host, label="w"),
     )
     assert not outcome.outcomes[0].correct and outcome.outcomes[0].missing
     shrug = ScriptedModel(function=lambda m, t: "I do not know.")

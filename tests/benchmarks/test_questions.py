@@ -272,7 +272,7 @@ async def test_the_held_out_board_has_at_least_25_questions_whose_truth_comes_fr
 
 
 def test_boards_are_chosen_by_name_or_all() -> None:
-    assert [s.name for s in suites("all")] == ["homelab", "household"]
+    assert [s.name for s in suites("all")] == ["homelab", "household", "big"]
     assert [s.name for s in suites("household")] == ["household"]
     with pytest.raises(KeyError, match="unknown boards: nope"):
         suites("nope")
@@ -289,3 +289,66 @@ async def test_a_run_on_the_held_out_board_asks_its_questions_of_its_own_board()
     assert results.board == "household"
     assert [o.correct for o in results.outcomes] == [True, False]
     assert "Pottery Shop" in results.outcomes[0].answer
+
+
+async def test_the_big_board_is_a_thousand_tasks_over_a_dozen_projects_and_two_dozen_people() -> None:
+    board = await snapshot(SUITES["big"].transport())
+    closed = [t for t in board.tasks if not t.is_active]
+    assert len(board.tasks) >= 1000 and 0.12 <= len(closed) / len(board.tasks) <= 0.18
+    assert len(board.projects) >= 12 and len([u for u in board.users if u.username != "admin"]) >= 25
+    firsts = [u.name.split()[0] for u in board.users]
+    assert {"Sam", "Samantha", "Samir", "Leo", "Leonie"} <= set(firsts)
+    assert sum(len(c) for c in board.comments.values()) > 300
+    assert sum(len(s) for s in board.subtasks.values()) > 300
+    assert sum(len(x) for x in board.links.values()) > 50
+    hires, customers = board.titled("checklist for new hires"), board.titled("checklist for new customers")
+    assert hires.project_id != customers.project_id
+    assert hires.title.split()[:5] == customers.title.split()[:5]
+
+
+def test_the_big_board_is_the_same_on_every_call() -> None:
+    from benchmarks.kanboard_qa import bigboard
+
+    first, second = bigboard.seed(), bigboard.seed()
+    assert first == second
+    first["tasks"].clear()  # a copy: changing one leaves the next untouched
+    assert len(bigboard.seed()["tasks"]) >= 1000
+
+
+async def test_the_big_boards_questions_compute_their_truth_from_its_own_board() -> None:
+    big = SUITES["big"]
+    reads = [q for q in big.questions if not q.writes]
+    assert len(reads) >= 25 and big.held_out
+    assert {q.category for q in reads} == set(CATEGORIES) - {"write"}
+    others = {q.id for s in ("homelab", "household") for q in SUITES[s].questions}
+    assert not {q.id for q in big.questions} & others
+    board = await snapshot(big.transport())
+    for q in big.questions:
+        truth = q.truth(board)
+        assert truth.required and all(fact.spellings for fact in truth.required + truth.forbidden), q.id
+    # the comparisons have one clear answer
+    open_counts = sorted((len(board.owned_by(u.username)) for u in board.users), reverse=True)
+    assert open_counts[0] > open_counts[1]
+    late = sorted((len(board.overdue(p.name)) for p in board.projects), reverse=True)
+    assert late[0] > late[1]
+    assert len(board.owned_by("sam")) != len(board.owned_by("samir"))
+
+
+BIG_ECHOED = [
+    ("b-sam", "tasks_of", {"person": "Sam Porter"}),
+    ("b-projects", "list_projects", {}),
+    ("b-movers-quote", "get_task", {"task": "Get quotes from moving companies"}),
+    ("b-no-person", "search_tasks", {"query": "Gustavo"}),
+]
+
+
+@pytest.mark.parametrize(("qid", "tool", "arguments"), BIG_ECHOED)
+async def test_repeating_the_right_tool_result_about_the_big_board_scores_as_correct(
+    qid: str, tool: str, arguments: dict[str, Any]
+) -> None:
+    big = SUITES["big"]
+    model = ScriptedModel(function=_echo(tool, arguments))
+    results = await run_questions(model, pick(big.questions, ids=[qid]), label="echo", suite=big)
+    outcome = results.outcomes[0]
+    assert results.board == "big"
+    assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)

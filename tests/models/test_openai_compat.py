@@ -258,3 +258,17 @@ async def test_a_real_llama_cpp_server_streams_a_plain_answer(llama_server: str)
     assert response.text and response.tool_calls == []
     assert "".join(pieces).strip() == response.text
     await model.aclose()
+
+
+async def test_a_streamed_answer_ends_at_a_stop_sequence_which_is_left_out() -> None:
+    seen: list[dict[str, Any]] = []
+    pieces = ["Two tasks", " are overdue", ":\n", "- #1 Replace", " the disk"]
+    deltas = [{"choices": [{"delta": {"content": piece}}]} for piece in pieces]
+    model = fake_server(lambda body: sse(*deltas), seen)
+    streamed: list[str] = []
+    response = await model.respond(QUESTION, KANBOARD_TOOLS, on_text=streamed.append, stop=[":\n"])
+    assert response.text == "Two tasks are overdue" and response.stop == ":\n"
+    assert "".join(streamed) == "Two tasks are overdue"
+    plain = await model.respond(QUESTION, KANBOARD_TOOLS, on_text=streamed.append, stop=["never"])
+    assert plain.text == "Two tasks are overdue:\n- #1 Replace the disk" and plain.stop is None
+    await model.aclose()

@@ -47,6 +47,7 @@ class GatedModel:
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
         calls: Sequence[ToolSpec] | None = None,
+        stop: Sequence[str] = (),
     ) -> ModelResponse:
         self.started += 1
         try:

@@ -61,7 +61,7 @@ async def test_the_claude_desktop_command_serves_ask_over_stdio(tmp_path: Path) 
             result = await client.call_tool("ask", {"question": "What is in the backup note?"})
     assert tools == ["ask"]
     text = [b.text for b in result.content if isinstance(b, types.TextContent)]
-    assert text == ["echo: What is in the backup note? (5 tools)"]  # the notes server's tools reached it
+    assert text == ["echo: What is in the backup note? (6 tools)"]  # the notes server's tools reached it
     assert result.structured_content is not None
     assert result.structured_content["steps"][0]["model"] == "default"
 
@@ -141,7 +141,7 @@ def test_sigterm_stops_the_http_server_gracefully_and_its_mcp_servers_with_it(tm
                     time.sleep(0.1)
             question = {"messages": [{"role": "user", "content": "hi"}]}
             answer = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=question, timeout=30)
-            assert answer.json()["choices"][0]["message"]["content"] == "echo: hi (5 tools)"
+            assert answer.json()["choices"][0]["message"]["content"] == "echo: hi (6 tools)"
             children = psutil.Process(process.pid).children(recursive=True)
             assert any("tests.support.notes_server" in " ".join(c.cmdline()) for c in children)
             process.send_signal(signal.SIGTERM)

@@ -28,14 +28,17 @@ import secrets
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from tools.docker.settings import DockerSettings
+
+T = TypeVar("T")
 
 __all__ = [
     "ENGINE_ENV",
@@ -309,6 +312,36 @@ def _settled(spec: Spec, data: dict[str, Any]) -> bool:
             "running": state["Status"] == "running",
         }[spec.expect]
     )
+
+
+async def _observe(stack: Stack) -> tuple[bool, dict[str, int]]:
+    """Whether every container is in its expected state now, and each one's restart count."""
+    settled, restarts = True, {}
+    async with engine_client(stack.host) as http:
+        for key, container_id in stack.ids.items():
+            data = (await http.get(f"/containers/{container_id}/json")).json()
+            settled = settled and _settled(stack.spec(key), data)
+            restarts[key] = int(data.get("RestartCount", 0))
+    return settled, restarts
+
+
+async def steady(
+    stack: Stack, run: Callable[[], Awaitable[T]], *, tries: int = 3, timeout_s: float = 30.0
+) -> T:
+    """`run()` while the stack holds still: started once every container is in its expected state
+    (waiting at most `timeout_s`), and run again (at most `tries` times) when a container restarted
+    while it ran, so a restart-looping container is never caught between two of its restarts."""
+    for _ in range(tries):
+        with anyio.fail_after(timeout_s):
+            before = await _observe(stack)
+            while not before[0]:
+                await anyio.sleep(0.1)
+                before = await _observe(stack)
+        outcome = await run()
+        after = await _observe(stack)
+        if after[0] and after[1] == before[1]:
+            return outcome
+    raise RuntimeError(f"the test stack kept changing state: {tries} tries, each saw a container restart")
 
 
 async def remove_leftovers(http: httpx.AsyncClient) -> None:

@@ -36,6 +36,13 @@ def build_server() -> MCPServer:
         hits = [t for t, body in NOTES.items() if text.lower() in body.lower() or text.lower() in t]
         return ", ".join(hits) or "no notes match"
 
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def list_notes() -> str:
+        """Every note, one per line."""
+        return (
+            "Notes:\n" + "\n".join(f"- {t}: {body}" for t, body in NOTES.items()) + f"\n({len(NOTES)} notes)"
+        )
+
     @server.tool()
     def big_report(lines: int = 2000) -> str:
         """A very long result."""

@@ -1,9 +1,10 @@
 """Where the tests find the real Qwen2.5-Coder-0.5B GGUF.
 
-HOMELAB_AGENT_TEST_MODEL, else where `homelab-agent models pull qwen2.5-coder-0.5b` puts it, else
-/tmp/models/q05.gguf. Tests that need it are marked `real_model` and fail, saying how to get it,
-when it is missing: a skipped test would prove nothing. `scripts/test.sh` pulls it first; for a
-quick run without it, deselect them with `-m "not real_model"`.
+HOMELAB_AGENT_TEST_MODEL, else the suite's own models directory, `.venv/test-models` (where
+`scripts/test.sh` pulls it): never the user's models directory, which the suite does not read
+(`tests.support.hermetic`). Tests that need it are marked `real_model` and fail, saying how to get
+it, when it is missing: a skipped test would prove nothing. For a quick run without it, deselect
+them with `-m "not real_model"`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Config
 from agent.models.catalog import DEFAULT_MODEL, resolve
 
-__all__ = ["real_model_path"]
+__all__ = ["TEST_MODELS_DIR", "real_model_path"]
+
+TEST_MODELS_DIR = Path(__file__).resolve().parents[2] / ".venv" / "test-models"
+"""The suite's own models directory: `scripts/test.sh` pulls the 0.5B here."""
 
 
 def real_model_path() -> Path:
@@ -24,14 +27,13 @@ def real_model_path() -> Path:
     env = os.environ.get("HOMELAB_AGENT_TEST_MODEL")
     candidates = [
         Path(env).expanduser() if env else None,
-        resolve(DEFAULT_MODEL, Path(Config().models_dir).expanduser()),
-        Path("/tmp/models/q05.gguf"),
+        resolve(DEFAULT_MODEL, TEST_MODELS_DIR),
     ]
     for path in candidates:
         if path is not None and path.is_file():
             return path
     pytest.fail(
-        "no Qwen2.5-Coder-0.5B GGUF (looked at HOMELAB_AGENT_TEST_MODEL, the models directory and "
-        "/tmp/models/q05.gguf): run `homelab-agent models pull qwen2.5-coder-0.5b`, or deselect "
-        'these tests with -m "not real_model"'
+        f"no Qwen2.5-Coder-0.5B GGUF (looked at HOMELAB_AGENT_TEST_MODEL and {TEST_MODELS_DIR}): run "
+        f"`homelab-agent models pull qwen2.5-coder-0.5b --models-dir {TEST_MODELS_DIR}` (scripts/test.sh "
+        'does), or deselect these tests with -m "not real_model"'
     )

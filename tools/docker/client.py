@@ -134,6 +134,17 @@ class DockerClient:
         text = reader.text()
         return [_timestamped(line) for line in text.splitlines() if line]
 
+    async def ping(self) -> None:
+        """Check that an engine answers (GET /_ping, which socket proxies allow); raises `DockerError`."""
+        started = time.perf_counter()
+        try:
+            response = await self._http.get("/_ping")
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        log.debug("docker.get", path="/_ping", status=response.status_code, ms=_ms(started))
+        if response.status_code != 200:
+            raise self._status_error(response, "/_ping")
+
     async def get_json(self, path: str, **params: str) -> Any:
         """GET `path` and return its JSON, raising `DockerError`s."""
         started = time.perf_counter()

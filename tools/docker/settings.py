@@ -27,6 +27,9 @@ class DockerSettings(BaseModel):
     log_lines: int = Field(default=30, ge=1)  # log lines when the model asks for none
     max_log_lines: int = Field(default=200, ge=1)  # most log lines one answer shows
     max_log_chars: int = Field(default=4000, ge=200)  # most characters of log text in one answer
+    # how long a check that the engine answers is trusted: a listing of the tools within this time
+    # reuses it (an engine that is not reachable lists no tools: see `server`)
+    reachable_ttl_s: float = Field(default=15.0, ge=0)
 
     @field_validator("host")
     @classmethod

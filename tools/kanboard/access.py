@@ -3,7 +3,9 @@
 `Access.session(tool)` opens a `KanboardClient` and a `Resolver` for one tool call, logs the call
 (never its arguments' secrets), and turns every `KanboardError` into an MCP `ToolError` whose text
 says what to do. `Access.index(resolver)` returns the whole-board `BoardIndex`, reused for
-`index_ttl_s` seconds and dropped after any write, so a burst of tool calls reads the board once.
+`index_ttl_s` seconds and dropped after any write, so a burst of tool calls reads the board once;
+once stale it is refreshed (only changed tasks' details read again), and read in full every
+`index_full_s` seconds.
 It defines no tools (`reads`, `writes`) and renders nothing (`format`).
 """
 
@@ -45,13 +47,16 @@ class Access:
         *,
         demo: bool,
         index_ttl_s: float = 20.0,
+        index_full_s: float = 300.0,
     ) -> None:
         self.settings = settings
         self.transport = transport
         self.demo = demo
         self._ttl = index_ttl_s
         self._index: BoardIndex | None = None
+        self._full_s = index_full_s
         self._built = 0.0
+        self._read_in_full = 0.0
         self._lock = anyio.Lock()
 
     @asynccontextmanager
@@ -81,13 +86,23 @@ class Access:
             fresh = self._index is not None and time.monotonic() - self._built < self._ttl
             if not fresh:
                 started = time.perf_counter()
+                full = self._index is None or time.monotonic() - self._read_in_full >= self._full_s
                 self._index = await BoardIndex.load(
-                    r.kb, await r.projects(), await r.users(), await r.timezone(), now()
+                    r.kb,
+                    await r.projects(),
+                    await r.users(),
+                    await r.timezone(),
+                    now(),
+                    previous=None if full else self._index,
                 )
                 self._built = time.monotonic()
+                if full:
+                    self._read_in_full = self._built
                 log.info(
                     "kanboard.index",
                     tasks=len(self._index.entries),
+                    reused=self._index.reused,
+                    full=full,
                     ms=round((time.perf_counter() - started) * 1000),
                 )
             assert self._index is not None

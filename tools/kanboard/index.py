@@ -2,7 +2,12 @@
 
 `BoardIndex.load` reads, in a handful of batched JSON-RPC requests, the projects, people, columns,
 swimlanes and categories, and every task this user can see (open and closed) with its comments,
-subtasks, tags and links. `search` keeps the tasks that pass Kanboard-style filters
+subtasks, tags and links. Given the `previous` index it refreshes instead: every task's row again
+(one batch), but comments, subtasks, tags and links only for the tasks that are new or whose
+`date_modification` moved; the others keep theirs (and their search terms), so a refresh of a
+1,000-task board reads a few tasks' details, not a thousand. Kanboard does not move a task's
+`date_modification` for a new comment or subtask, so the caller rebuilds in full now and then
+(`Access`, `index_full_s`). `search` keeps the tasks that pass Kanboard-style filters
 (`tag:zfs status:closed assignee:bob due:tomorrow`) and ranks them against the remaining words:
 BM25 over stemmed words, the title and tags weighted up, so a word in a comment or a description
 finds its task. `snippet` picks the line of a task that matched best.
@@ -16,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import InitVar, dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +30,7 @@ import snowballstemmer
 
 from .client import KanboardClient
 from .models import Project, Task, TaskExtras, User
+from .resolve import same_person
 
 __all__ = ["BoardIndex", "Entry", "Hit", "Query", "parse_query", "stems"]
 
@@ -151,12 +157,17 @@ class BoardIndex:
     _bags: list[Counter[str]] = field(default_factory=list, init=False, repr=False)
     _df: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    reused: int = 0  # entries whose details came from the previous index (0 for a full read)
+    known_terms: InitVar[Mapping[int, Counter[str]] | None] = None  # task id -> terms still valid
+
+    def __post_init__(self, known_terms: Mapping[int, Counter[str]] | None) -> None:
         for entry in self.entries:
-            bag: Counter[str] = Counter()
-            for name, text in entry.fields().items():
-                for stem in stems(text):
-                    bag[stem] += _WEIGHTS[name]
+            bag = (known_terms or {}).get(entry.task.id)
+            if bag is None:
+                bag = Counter()
+                for name, text in entry.fields().items():
+                    for stem in stems(text):
+                        bag[stem] += _WEIGHTS[name]
             self._bags.append(bag)
             self._df.update(bag.keys())
 
@@ -168,12 +179,26 @@ class BoardIndex:
         users: Sequence[User],
         tz: ZoneInfo,
         now: datetime,
+        previous: BoardIndex | None = None,
     ) -> BoardIndex:
-        """Read every task of `projects` with its comments, subtasks, tags and links."""
+        """Read every task of `projects` with its comments, subtasks, tags and links; with
+        `previous`, only the details of tasks changed since (see the module docstring)."""
         ids = [p.id for p in projects]
         tasks = await kb.every_task(ids)
         layouts = await kb.layouts(ids)
-        extras = await kb.extras([t.id for t in tasks])
+        known = {e.task.id: e for e in previous.entries} if previous is not None else {}
+        stale = [
+            t.id
+            for t in tasks
+            if t.id not in known
+            or t.date_modification is None
+            or known[t.id].task.date_modification != t.date_modification
+        ]
+        extras = await kb.extras(stale)
+        fetched = set(stale)
+        for t in tasks:
+            if t.id not in fetched:
+                extras[t.id] = known[t.id].extras
         by_project = {p.id: p for p in projects}
         by_user = {u.id: u for u in users}
         entries = []
@@ -195,7 +220,15 @@ class BoardIndex:
                 )
             )
         titles = {pid: [c.title for c in layout[0]] for pid, layout in layouts.items()}
-        return cls(list(projects), list(users), entries, tz, now, titles)
+        terms: dict[int, Counter[str]] = {}
+        if previous is not None:  # an entry with the same task, names and details keeps its terms
+            old = {e.task.id: (e, bag) for e, bag in zip(previous.entries, previous._bags, strict=True)}
+            for entry in entries:
+                was = old.get(entry.task.id)
+                if was is not None and was[0] == entry:
+                    terms[entry.task.id] = was[1]
+        reused = len(tasks) - len(stale) if previous is not None else 0
+        return cls(list(projects), list(users), entries, tz, now, titles, reused=reused, known_terms=terms)
 
     def today(self) -> date:
         """Today in Kanboard's timezone."""
@@ -300,7 +333,7 @@ def _assignee_is(entry: Entry, value: str) -> bool:
     return (
         (wanted.isdigit() and int(wanted) == user.id)
         or wanted in {user.username.casefold(), user.name.casefold()}
-        or wanted in user.name.casefold()
+        or same_person(value, user)  # whole words: assignee:sam is not Samantha
     )
 
 

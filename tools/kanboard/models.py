@@ -108,6 +108,7 @@ class Task(_Model):
     date_started: Timestamp = None
     date_completed: Timestamp = None
     date_creation: Timestamp = None
+    date_modification: Timestamp = None  # any change to the task's own fields (not its comments)
     time_estimated: float | None = None
     time_spent: float | None = None
     project_name: str | None = None

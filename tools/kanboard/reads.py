@@ -37,7 +37,11 @@ class Reads:
     async def list_projects(self) -> str:
         async with self._access.session("list_projects") as r:
             projects = await r.projects()
-            open_tasks = {project.id: await r.kb.tasks(project.id) for project in projects}
+            index = await self._access.index(r)  # one read of the board, not one per project
+            open_tasks: dict[int, list[Task]] = {project.id: [] for project in projects}
+            for entry in index.entries:
+                if entry.is_open and entry.project.id in open_tasks:
+                    open_tasks[entry.project.id].append(entry.task)
             return fmt.projects(projects, open_tasks, now(), self._access.demo)
 
     async def show_board(self, project: str, column: str = "") -> str:
@@ -334,7 +338,7 @@ async def _task(r: Resolver, index: BoardIndex, text: str) -> tuple[Entry, str]:
     """The task `text` names (#id, a title, part of one, or its words), and a note when it was a guess."""
     by_id = {e.task.id: e for e in index.entries}
     try:
-        task = await r.task(text)
+        task = await r.task(text, known=[e.task for e in index.entries])
     except KanboardNotFoundError as exc:
         hits = index.search(Query(words=text))
         if not hits or text.strip().lstrip("#").isdigit():

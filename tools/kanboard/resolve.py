@@ -1,16 +1,17 @@
 """Names to ids: projects, tasks, people, columns and swimlanes as a person (or small model) types them.
 
-A project by name (case-insensitive) or id, a task by `#id`, id or title, a person by username or
-display name. A miss raises `KanboardNotFoundError` naming close matches, so the model can retry.
-Also turns a typed due date into the "Y-m-d H:i" string Kanboard accepts. One `Resolver` lives for
-one tool call and caches what it fetched; it never writes and never formats output.
+A project by name (case-insensitive) or id, a task by `#id`, id or title, a person by username,
+display name or whole words of their name (a first name: "Sam" is Sam Porter, never Samantha).
+A miss raises `KanboardNotFoundError` naming close matches, so the model can retry. Also turns a
+typed due date into the "Y-m-d H:i" string Kanboard accepts. One `Resolver` lives for one tool
+call and caches what it fetched; it never writes and never formats output.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +20,7 @@ from .client import KanboardClient
 from .errors import KanboardForbiddenError, KanboardNotFoundError
 from .models import Column, Project, Swimlane, Task, User
 
-__all__ = ["Resolver", "close_matches", "parse_due", "pick", "same_words"]
+__all__ = ["Resolver", "close_matches", "parse_due", "pick", "same_person", "same_words"]
 
 T = TypeVar("T")
 _ID = re.compile(r"#?\s*(\d+)")
@@ -27,6 +28,7 @@ _MAX_LISTED = 12
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+_NAME_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def _stems(text: str) -> set[str]:
@@ -77,6 +79,14 @@ def pick(kind: str, text: str, options: Mapping[str, T]) -> T:
     if len(partial) == 1:
         return partial[0]
     raise _miss(kind, text, list(options))
+
+
+def same_person(text: str, user: User) -> bool:
+    """Whether `text` names `user` by whole words of their name or username ("Sam", "Sam Porter",
+    "porter"), not by a part of one ("Sam" is not Samantha)."""
+    wanted = _NAME_WORD.findall(text.casefold())
+    own = set(_NAME_WORD.findall(f"{user.name} {user.username}".casefold()))
+    return bool(wanted) and set(wanted) <= own
 
 
 def parse_due(text: str, tz: ZoneInfo, now: datetime) -> str:
@@ -162,18 +172,23 @@ class Resolver:
                     return user
         wanted = text.strip().casefold()
         for user in users:
-            if wanted in {user.username.casefold(), user.name.casefold()}:
+            if wanted in {user.username.casefold(), user.name.casefold(), user.display.casefold()}:
                 return user
-        options = {user.display: user for user in users}
-        try:
-            return pick("person", text, options)
-        except KanboardNotFoundError:
-            raise _miss(
-                "person", text, [u.username for u in users] + [u.name for u in users if u.name]
-            ) from None
+        # whole words only: "Sam" is Sam Porter, never Samantha or Samir (Kanboard's own
+        # `assignee:` filter matches any part of a name)
+        named = [user for user in users if same_person(text, user)]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            listed = ", ".join(user.display for user in named[:_MAX_LISTED])
+            raise KanboardNotFoundError(f'Several people are called "{text}": {listed}. Name one in full.')
+        raise _miss("person", text, [u.username for u in users] + [u.name for u in users if u.name])
 
-    async def task(self, text: str, project: Project | None = None) -> Task:
-        """A task by "#12", "12" or (part of) its title, open tasks first."""
+    async def task(
+        self, text: str, project: Project | None = None, *, known: Sequence[Task] | None = None
+    ) -> Task:
+        """A task by "#12", "12" or (part of) its title, open tasks first; titles among `known`
+        (the board index's tasks) when given, else read from Kanboard project by project."""
         match = _ID.fullmatch(text.strip())
         if match:
             task = await self._task_by_id(int(match.group(1)))
@@ -185,8 +200,12 @@ class Resolver:
         projects = [project] if project else await self.projects()
         candidates: list[Task] = []
         for closed in (False, True):
-            for each in projects:
-                candidates += await self.kb.tasks(each.id, closed=closed)
+            if known is not None:
+                wanted = {each.id for each in projects}
+                candidates += [t for t in known if t.project_id in wanted and bool(t.is_active) != closed]
+            else:
+                for each in projects:
+                    candidates += await self.kb.tasks(each.id, closed=closed)
             found = _task_by_title(text, candidates)
             if found is not None:
                 return found

@@ -91,7 +91,9 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         log.warning("kanboard.demo_board", reason="no KANBOARD_URL set; serving the built-in demo board")
         transport = transport or demo_transport()
         settings = settings.model_copy(update={"url": DEMO_URL, "secret": SecretStr(DEMO_TOKEN)})
-    access = Access(settings, transport, demo=demo, index_ttl_s=settings.index_ttl_s)
+    access = Access(
+        settings, transport, demo=demo, index_ttl_s=settings.index_ttl_s, index_full_s=settings.index_full_s
+    )
     reads, writes = Reads(access), Writes(access)
     label = _labelled if demo else (lambda fn: fn)
     registered = [_tool(label(getattr(reads, name)), text, _READ) for name, text in READS]

@@ -31,6 +31,10 @@ class KanboardSettings(BaseModel):
     # can only write real names), "list" (named in the parameter's description) or "off"
     names: Literal["enum", "list", "off"] = "enum"
     index_ttl_s: float = Field(default=20.0, ge=0)  # how long a read of the whole board is reused
+    # after `index_ttl_s` the index is refreshed: every task's row, and the comments, subtasks, tags
+    # and links only of tasks whose date_modification moved; it is read in full this often, since
+    # a new comment or subtask does not move date_modification in Kanboard
+    index_full_s: float = Field(default=300.0, ge=0)
 
     @field_validator("url")
     @classmethod

@@ -48,6 +48,7 @@ from agent.models.llama.lookup import PromptLookup
 from agent.models.llama.sampler import Sampler
 from agent.models.prefix_states import PrefixStates, file_identity
 from agent.models.settings import LlamaSettings
+from agent.models.stops import StopText
 from agent.models.toolcalls import AnswerStream, ParsedOutput, parse_output
 
 __all__ = ["LocalModel"]
@@ -65,6 +66,7 @@ class _Generation:
     parsed: ParsedOutput
     usage: Usage
     constrained: bool
+    stop: str | None = None  # the stop sequence the answer ended at
 
 
 class LocalModel:
@@ -220,11 +222,13 @@ class LocalModel:
         on_text: TextSink | None = None,
         tool_choice: ToolChoice = "auto",
         calls: Sequence[ToolSpec] | None = None,
+        stop: Sequence[str] = (),
     ) -> ModelResponse:
         """Generate one turn: parsed tool calls, or a final answer streamed through `on_text`.
 
         In constrained mode the grammar admits only a call with `tool_choice="required"`, and only
         an answer with `"none"`; a call must fit `calls` when given (the prompt shows `tools`).
+        An answer ends at the first of `stop` (not included; `ModelResponse.stop` says which).
         """
         if self._closed:
             raise ModelError(f"model {self._name!r} is closed")
@@ -239,6 +243,7 @@ class LocalModel:
                     cancel,
                     tool_choice,
                     None if calls is None else list(calls),
+                    tuple(stop),
                     abandon_on_cancel=True,
                 )
             except anyio.get_cancelled_exc_class():
@@ -259,6 +264,7 @@ class LocalModel:
             tool_calls=len(gen.parsed.tool_calls),
             parse_error=gen.parsed.error is not None,
             constrained=gen.constrained,
+            stopped_at=gen.stop,
         )
         log.debug("model.output", model=self._name, raw=gen.raw)
         return ModelResponse(
@@ -268,6 +274,7 @@ class LocalModel:
             model=self._name,
             raw=gen.raw,
             parse_error=gen.parsed.error,
+            stop=gen.stop,
         )
 
     def _generate(
@@ -278,6 +285,7 @@ class LocalModel:
         cancel: threading.Event,
         tool_choice: ToolChoice = "auto",
         calls: list[ToolSpec] | None = None,
+        stop: tuple[str, ...] = (),
     ) -> _Generation:
         """Run in a worker thread: wait for the model, then generate and parse one turn."""
 
@@ -306,12 +314,23 @@ class LocalModel:
                     offered, require_call=tool_choice == "required" and bool(offered)
                 )
             names = [t.name for t in tools]
-            stream = AnswerStream(emit)
+            stops = StopText(emit, stop)
+
+            def answer_text(piece: str) -> None:
+                stops.feed(piece)
+                if stops.hit is not None:
+                    cancel.set()  # ends generation at the next token; the answer is complete
+
+            stream = AnswerStream(answer_text)
             stable = self.stable_prefix(messages, tools, tokens) if self._cache.keeps_files else 0
             raw, usage = self._sample(tokens, grammar, stream, cancel, stable)
+            if stops.hit is not None:
+                answer = ParsedOutput(stops.text.strip())
+                return _Generation(raw, answer, usage, constrained=grammar is not None, stop=stops.hit)
             parsed = parse_output(raw, names, hint=self._template.syntax.hint)
             if not cancel.is_set():
                 stream.finish(parsed)
+                stops.flush()
         return _Generation(raw, parsed, usage, constrained=grammar is not None)
 
     def _sample(

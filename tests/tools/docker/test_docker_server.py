@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tests.support.docker_stack import Stack
+from tests.support.docker_stack import Stack, steady
 from tests.tools.docker.conftest import call, text
 from tools.docker import DockerSettings, build_server
 
@@ -51,13 +51,11 @@ async def test_list_containers_groups_the_stack_by_compose_project_with_each_sta
 
 
 async def test_a_restarting_container_shows_as_restarting_with_its_restart_count(
-    live_server: MCPServer,
+    live_server: MCPServer, stack: Stack
 ) -> None:
-    for _ in range(5):  # it runs for a few milliseconds between restarts: look again if caught then
-        answer, _ = await call(live_server, "list_containers", project="media")
-        sonarr = line_of(answer, "sonarr")
-        if "RESTARTING" in sonarr:
-            break
+    # it runs for a few milliseconds between restarts: look while it is between two of them
+    answer, _ = await steady(stack, lambda: call(live_server, "list_containers", project="media"))
+    sonarr = line_of(answer, "sonarr")
     assert "RESTARTING (not running: it keeps exiting), last exit code 1" in sonarr
     restarts = int(sonarr.split(" restarts")[0].rsplit(" ", 1)[1])
     assert restarts >= 3

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from mcp.server.mcpserver import MCPServer
 from pydantic import SecretStr
 
+from tests.tools.kanboard.conftest import ServerFactory
 from tools.kanboard import KanboardClient, KanboardSettings
 from tools.kanboard.errors import KanboardRPCError
 from tools.kanboard.index import BoardIndex, Query, parse_query, snippet, stems
@@ -80,3 +82,42 @@ async def test_a_batch_returns_results_in_call_order_and_raises_a_procedures_err
             await kb.batch([("getVersion", {}), ("getFooBar", {})])
         many = await kb.batch([("getTask", {"task_id": n}) for n in range(1, 251)])
     assert len(many) == 250 and many[0]["id"] == 1 and many[40] is None
+
+
+async def test_a_refresh_reads_again_only_the_details_of_tasks_whose_modification_date_moved(
+    transport: httpx.AsyncBaseTransport, board: DemoBoard
+) -> None:
+    settings = KanboardSettings(url=DEMO_URL, secret=SecretStr(DEMO_TOKEN))
+    async with KanboardClient(settings, transport) as kb:
+        projects, users = await kb.projects(), await kb.users()
+        first = await BoardIndex.load(kb, projects, users, ZoneInfo("UTC"), datetime.now(UTC))
+        board.tasks[2].update(title="Set up Proxmox Backup Server with a tape library", date_modification=1)
+        board.comments[999] = {**board.comments[1], "id": 999, "task_id": 3, "comment": "Zeppelin"}
+        board.calls.clear()
+        again = await BoardIndex.load(kb, projects, users, ZoneInfo("UTC"), datetime.now(UTC), previous=first)
+        detail_reads = board.calls.count("getAllComments")
+        full = await BoardIndex.load(kb, projects, users, ZoneInfo("UTC"), datetime.now(UTC))
+    assert detail_reads == 1 and again.reused == len(board.tasks) - 1 and first.reused == 0
+    assert again.search(Query(words="tape library"))[0].entry.task.id == 2
+    assert again.search(Query(words="disk replacement"))[0].entry.task.id == 1  # kept terms still rank
+    assert not again.search(Query(words="Zeppelin"))  # a comment alone does not move the task's date
+    assert full.search(Query(words="Zeppelin"))[0].entry.task.id == 3  # hence the full read now and then
+
+
+async def test_the_server_refreshes_a_stale_index_and_reads_it_in_full_only_every_index_full_s(
+    make_server: ServerFactory, board: DemoBoard
+) -> None:
+    from mcp import Client
+
+    async def comment_reads(server: MCPServer) -> list[int]:
+        counts = []
+        async with Client(server) as client:
+            for _ in range(3):
+                board.calls.clear()
+                await client.call_tool("search_tasks", {"query": "backup"})
+                counts.append(board.calls.count("getAllComments"))
+        return counts
+
+    tasks = len(board.tasks)
+    assert await comment_reads(make_server(index_ttl_s=0, index_full_s=3600)) == [tasks, 0, 0]
+    assert all(n >= tasks for n in await comment_reads(make_server(index_ttl_s=0, index_full_s=0)))

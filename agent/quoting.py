@@ -1,0 +1,132 @@
+"""Answers that reuse the lookup: a short lead by the model, then the list exactly as the tool gave it.
+
+When the turn after a lookup may answer and the lookup's result is a list (two or more item lines),
+the policy marks the step as one that may quote (`StepPlan.quote`), and the loop asks it with a stop
+sequence at the end of a lead (`LEAD_END`: a colon at the end of a line). A model that introduces a
+list stops right there, and the answer is its lead followed by the list as the tool rendered it:
+the items are not decoded again token by token (on the 2-core box a 200-token list costs ~12 s to
+re-type), and an exact copy cannot misquote. A model that answers otherwise (one fact, a count,
+"I don't know", a subset in its own words) is not affected: judging the result stays the model's.
+
+When the list answers the question as asked, not even a lead is needed (`direct_answer`): every
+word of the question that says what is wanted is in the call itself (the tool's name and
+description, its parameters, the arguments the model passed) or in the result's own headings and
+notes. Then the tool's result is the answer, as it gave it, and the step asks no model: the answer
+is there as soon as the lookup is (on the 2-core box the model would first read ~300 tokens of the
+result, ~7 s). A word the call does not account for (a task's title, a person the call did not
+filter on, "how many") means the question asks about part of the list, or about something else:
+then the model judges, as above.
+
+It works for any tool whose text result is a list of lines (`- item`, `* item`, `1. item`,
+`#12 item`, grouped under headings that end with a colon); nothing here knows a server. Not here:
+asking the model (`agent.loop`), deciding when a step may quote (`agent.policy`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import snowballstemmer
+
+from agent.messages import ToolSpec
+from agent.trace import ToolCallRecord
+
+__all__ = ["LEAD_END", "MIN_ITEMS", "QuoteMode", "direct_answer", "items", "quotable", "quoted_answer"]
+
+QuoteMode = Literal["direct", "lead", "off"]
+"""`direct`: a list that answers the question as asked is the answer, else as `lead`; `lead`: a
+lead by the model, then the list as given; `off`: the model writes every answer itself."""
+
+LEAD_END = ":\n"
+"""Where a lead ends: a line that ends with a colon (the model's list would start on the next)."""
+
+MIN_ITEMS = 2
+"""A result with fewer item lines than this is one fact: the model answers it in its own words."""
+
+_ITEM = re.compile(r"^\s*(?:[-*•]\s|\d{1,3}[.)]\s|#\d)")
+
+
+def items(result: str) -> str | None:
+    """The list in a tool result: from its first item to its end, trailing notes such as a count
+    included, and the first group's heading when the list is grouped under headings (a single
+    heading above the list is the lead's job); None when it holds fewer than `MIN_ITEMS` items."""
+    lines = result.strip().splitlines()
+    marks = [i for i, line in enumerate(lines) if _ITEM.match(line)]
+    if len(marks) < MIN_ITEMS:
+        return None
+    start = marks[0]
+    grouped = any(_heading(line) for line in lines[start:])
+    if grouped and start > 0 and _heading(lines[start - 1]):
+        start -= 1  # in a grouped list, the first group's heading ("media (2):") belongs to it
+    return "\n".join(lines[start:])
+
+
+def _heading(line: str) -> bool:
+    return line.rstrip().endswith(":") and not _ITEM.match(line)
+
+
+def quotable(records: Sequence[ToolCallRecord]) -> tuple[ToolCallRecord, ...]:
+    """Of one step's tool results, those an answer may quote: successful ones holding a list."""
+    return tuple(r for r in records if not r.is_error and items(r.result) is not None)
+
+
+def quoted_answer(lead: str, records: Sequence[ToolCallRecord]) -> str:
+    """The model's lead, then each quotable result's list, as the tools gave them."""
+    lists = [found for r in records if (found := items(r.result)) is not None]
+    return lead.rstrip().removesuffix(":") + ":\n" + "\n\n".join(lists)
+
+
+# Words that say nothing about what is wanted: function words, question words, ways of asking.
+_STOP = frozenset(
+    (
+        "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "anything", "are",
+        "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could",
+        "did", "do", "does", "doing", "down", "during", "each", "either", "else", "ever", "every", "few",
+        "for", "from", "further", "get", "give", "go", "going", "got", "had", "has", "have", "having", "he",
+        "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself",
+        "just", "know", "let", "like", "list", "look", "me", "mine", "more", "most", "my", "need", "no",
+        "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "out",
+        "over", "own", "please", "right", "same", "see", "she", "should", "show", "so", "some", "such",
+        "tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
+        "those", "through", "to", "too", "under", "until", "up", "us", "very", "want", "was", "we", "were",
+        "what", "whats", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will",
+        "with", "would", "you", "your", "yours", "currently", "moment", "today",
+    )
+)  # fmt: skip
+_WORD = re.compile(r"[^\W_]+(?:['.-][^\W_]+)*")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def _stems(texts: Iterable[str]) -> set[str]:
+    words = [w.casefold().replace("'", "") for text in texts for w in _WORD.findall(text)]
+    return set(_STEMMER.stemWords([w for w in words if w not in _STOP]))
+
+
+def _schema_words(schema: Any) -> list[str]:
+    """Parameter names and descriptions (not `enum` values: a name the call did not pass is not in it)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [str(schema.get("description", ""))]
+    for name, sub in (schema.get("properties") or {}).items():
+        found += [name.replace("_", " "), *_schema_words(sub)]
+    return found
+
+
+def direct_answer(question: str, record: ToolCallRecord, tool: ToolSpec | None) -> str | None:
+    """`record`'s result as the answer to `question` when it is a whole list (not an error, not cut)
+    and every word of the question is in the call or in the result's headings and notes; else None."""
+    if record.is_error or record.truncated or tool is None or items(record.result) is None:
+        return None
+    lines = record.result.strip().splitlines()
+    said = _stems(
+        [
+            record.name.replace("_", " "),
+            tool.description,
+            *_schema_words(tool.parameters),
+            *(str(v) for v in record.arguments.values()),
+            *(line for line in lines if not _ITEM.match(line)),
+        ]
+    )
+    return record.result.strip() if _stems([question]) <= said else None
