@@ -319,6 +319,8 @@ def main() -> None:
         help="also have Open WebUI verify homelab-agent-kanboard (HTTP) and serve's /mcp as MCP tool servers",
     )
     args = parser.parse_args()
+    # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so what this run started is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("error: stopped by SIGTERM"))
 
     venv_python = REPO / ".venv" / "bin" / "python"
     out = args.out / args.label
