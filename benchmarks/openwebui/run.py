@@ -424,16 +424,16 @@ def main() -> None:
         serve_port, proxy_port, owui_port = free_port(), free_port(), free_port()
         serve_base = f"http://127.0.0.1:{serve_port}"
         started_s: dict[str, float] = {}
-        kanboard = None
+        board_url = None
         if args.approval:
-            kanboard_port = free_port()
-            kanboard = f"http://127.0.0.1:{kanboard_port}/jsonrpc.php"
+            board_port = free_port()
+            board_url = f"http://127.0.0.1:{board_port}/jsonrpc.php"
             start(
                 [
                     str(REPO / ".venv" / "bin" / "homelab-agent-kanboard"),
                     "demo",
                     "--port",
-                    str(kanboard_port),
+                    str(board_port),
                 ],
                 out / "kanboard.log",
                 stack,
@@ -441,7 +441,7 @@ def main() -> None:
             time.sleep(3)
         if not args.fake:
             config = tmp / "homelab-agent.toml"
-            write_config(config, args.threads, kanboard)
+            write_config(config, args.threads, board_url)
             env = {**os.environ, "KANBOARD_URL": "", "KANBOARD_TOKEN": ""}
             if args.serve_code is not None:
                 env["PYTHONPATH"] = str(args.serve_code.resolve())
@@ -521,9 +521,9 @@ def main() -> None:
             metric(serve_base, "homelab_agent_chats"),
         )
         if args.approval:
-            assert kanboard is not None
+            assert board_url is not None
             found = approval_run(
-                driver, f"http://127.0.0.1:{owui_port}/", kanboard, args.timeout, out, args.label
+                driver, f"http://127.0.0.1:{owui_port}/", board_url, args.timeout, out, args.label
             )
             found["agent_runs"] = {
                 k: v - runs_before.get(k, 0.0) for k, v in metric(serve_base, "homelab_agent_runs").items()
