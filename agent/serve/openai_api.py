@@ -4,11 +4,11 @@ The last user message is the question; earlier user and assistant messages are t
 messages are ignored: the agent has its own prompt). The model `homelab-agent-chat` is the plain
 model instead: the answering model on the client's messages as they are (system messages included),
 one turn, no tools, no agent run; it is what a chat UI's housekeeping (titles, tags, follow-up
-suggestions) should use. `stream: true` sends `chat.completion.chunk`
-server-sent events as the answer is generated, and with `stream_options.include_usage` a last chunk
-with the token counts. The client's own `tools`/`functions`/`tool_choice` (Open WebUI attaches its
-built-in tools to every chat) are left out: the agent answers with its own tools (the MCP servers in
-its config), and the log records how many client tools it ignored (`openai.client_tools_ignored`).
+suggestions) should use. `stream: true` sends `chat.completion.chunk` server-sent events as the
+answer is generated, and with `stream_options.include_usage` a last chunk with the token counts.
+The client's own `tools`/`functions`/`tool_choice` (Open WebUI attaches its built-in tools to every
+chat) are left out: the agent answers with its own tools (the MCP servers in its config), and the
+log records how many client tools it ignored (`openai.client_tools_ignored`).
 What the agent cannot honour is refused with a 400 that says so: `n` above 1 and a `response_format`
 other than text. A conversation whose text exceeds `serve.max_history_bytes` is a 413. A full queue
 is a 429 with Retry-After, decided before the body is parsed. Every error sent to a client, as a

@@ -296,9 +296,12 @@ class Service:
         model = self.plain_model
         ticket = ticket or self.reserve()
         started, outcome = time.perf_counter(), "error"
+        model_s = 0.0
         try:
             async with ticket:
+                began = time.perf_counter()
                 response = await model.respond(messages, [], on_text=on_text, tool_choice="none")
+                model_s = time.perf_counter() - began
             outcome = "ok"
         except anyio.get_cancelled_exc_class():
             outcome = "cancelled"
@@ -307,8 +310,14 @@ class Service:
             ticket.release()
             seconds = time.perf_counter() - started
             self.metrics.chats.labels(outcome).inc()
-            log.info("serve.chat", model=model.name, outcome=outcome, seconds=round(seconds, 3))
-        step = Step(index=1, model=model.name, model_s=seconds, usage=response.usage, text=response.text)
+            log.info(
+                "serve.chat",
+                model=model.name,
+                outcome=outcome,
+                seconds=round(seconds, 3),
+                model_s=round(model_s, 3),
+            )
+        step = Step(index=1, model=model.name, model_s=model_s, usage=response.usage, text=response.text)
         return RunResult(answer=response.text, steps=[step], usage=response.usage, duration_s=seconds)
 
     async def _queued(self, ticket: Ticket | None, run: Callable[[], Awaitable[RunResult]]) -> RunResult:

@@ -220,8 +220,10 @@ def ask(driver: WebDriver, question: str, within: float, still: float = 20.0) ->
     return float("nan"), answer_text(driver)
 
 
-def ask_next(driver: WebDriver, message: str, within: float, still: float = 15.0) -> tuple[float, str]:
-    """Type `message` in the open chat; seconds until the new answer has stopped changing, and its text."""
+def ask_next(driver: WebDriver, message: str, within: float, still: float = 25.0) -> tuple[float, str]:
+    """Type `message` in the open chat; seconds until the new answer has not changed for `still`
+    seconds (then: when it last changed), and its text. (Regenerate shows under earlier answers
+    too, so only stillness says a later answer is finished.)"""
     before = len(driver.find_elements(By.CSS_SELECTOR, ".chat-assistant"))
     box = driver.find_element(By.ID, "chat-input")
     box.click()
@@ -230,12 +232,15 @@ def ask_next(driver: WebDriver, message: str, within: float, still: float = 15.0
     box.send_keys(Keys.ENTER)
     text, changed = "", started
     while time.monotonic() - started < within:
-        blocks = driver.find_elements(By.CSS_SELECTOR, ".chat-assistant")
-        now = blocks[-1].text if len(blocks) > before else ""
+        try:
+            blocks = driver.find_elements(By.CSS_SELECTOR, ".chat-assistant")
+            now = blocks[-1].text if len(blocks) > before else ""
+        except WebDriverException:  # the page re-rendered the block under us: read it again
+            time.sleep(0.5)
+            continue
         if now != text:
             text, changed = now, time.monotonic()
-        done = driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Regenerate']")
-        if text.strip() and time.monotonic() - changed > (3.0 if done else still):
+        elif text.strip() and time.monotonic() - changed > still:
             return changed - started, text
         time.sleep(0.5)
     return float("nan"), text
@@ -333,6 +338,32 @@ def kind_of(record: dict[str, Any]) -> str:
     return "chat"
 
 
+def verify_mcp(owui: str, token: str, url: str, key: str | None) -> dict[str, Any]:
+    """Open WebUI's "verify connection" for an MCP tool server (Admin Settings → External Tools).
+
+    Open WebUI's server connects with its own MCP client and lists the tools; what it answered.
+    """
+    form = {
+        "url": url,
+        "path": "",
+        "type": "mcp",
+        "auth_type": "bearer" if key else "none",
+        "key": key or "",
+        "config": {},
+    }
+    request = urllib.request.Request(
+        f"{owui}/api/v1/configs/tool_servers/verify",
+        data=json.dumps(form).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as r:
+            body = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return {"url": url, "status": exc.code, "error": exc.read().decode(errors="replace")[:300]}
+    return {"url": url, "status": 200, "tools": [spec["name"] for spec in body.get("specs", [])]}
+
+
 def screenshot(driver: WebDriver, path: Path, width: int = 960) -> None:
     """A PNG of the page, scaled down to `width` pixels and 64 colours to stay small (~30 KB)."""
     driver.save_screenshot(str(path))
@@ -370,7 +401,14 @@ def main() -> None:
     parser.add_argument("--save-fixtures", type=Path, default=None, help="save the recorded bodies here")
     parser.add_argument("--fake", action="store_true", help="the proxy answers instead of serve")
     parser.add_argument("--approval", action="store_true", help="the write questions of issue 25 instead")
+    parser.add_argument(
+        "--mcp-verify",
+        action="store_true",
+        help="also have Open WebUI verify homelab-agent-kanboard (HTTP) and serve's /mcp as MCP tool servers",
+    )
     args = parser.parse_args()
+    # a SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so what this run started is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("error: stopped by SIGTERM"))
 
     venv_python = REPO / ".venv" / "bin" / "python"
     out = args.out / args.label
@@ -386,16 +424,16 @@ def main() -> None:
         serve_port, proxy_port, owui_port = free_port(), free_port(), free_port()
         serve_base = f"http://127.0.0.1:{serve_port}"
         started_s: dict[str, float] = {}
-        kanboard = None
+        board_url = None
         if args.approval:
-            kanboard_port = free_port()
-            kanboard = f"http://127.0.0.1:{kanboard_port}/jsonrpc.php"
+            board_port = free_port()
+            board_url = f"http://127.0.0.1:{board_port}/jsonrpc.php"
             start(
                 [
                     str(REPO / ".venv" / "bin" / "homelab-agent-kanboard"),
                     "demo",
                     "--port",
-                    str(kanboard_port),
+                    str(board_port),
                 ],
                 out / "kanboard.log",
                 stack,
@@ -403,7 +441,7 @@ def main() -> None:
             time.sleep(3)
         if not args.fake:
             config = tmp / "homelab-agent.toml"
-            write_config(config, args.threads, kanboard)
+            write_config(config, args.threads, board_url)
             env = {**os.environ, "KANBOARD_URL": "", "KANBOARD_TOKEN": ""}
             if args.serve_code is not None:
                 env["PYTHONPATH"] = str(args.serve_code.resolve())
@@ -483,9 +521,9 @@ def main() -> None:
             metric(serve_base, "homelab_agent_chats"),
         )
         if args.approval:
-            assert kanboard is not None
+            assert board_url is not None
             found = approval_run(
-                driver, f"http://127.0.0.1:{owui_port}/", kanboard, args.timeout, out, args.label
+                driver, f"http://127.0.0.1:{owui_port}/", board_url, args.timeout, out, args.label
             )
             found["agent_runs"] = {
                 k: v - runs_before.get(k, 0.0) for k, v in metric(serve_base, "homelab_agent_runs").items()
@@ -512,6 +550,29 @@ def main() -> None:
         screenshot(driver, shots[1])
         runs = metric(serve_base, "homelab_agent_runs")
         chats = metric(serve_base, "homelab_agent_chats")
+        mcp: list[dict[str, Any]] = []
+        if args.mcp_verify:
+            kanboard_port = free_port()
+            kanboard = start(
+                [
+                    str(REPO / ".venv" / "bin" / "homelab-agent-kanboard"),
+                    "--transport",
+                    "http",
+                    "--port",
+                    str(kanboard_port),
+                ],
+                out / "kanboard.log",
+                stack,
+                env={**os.environ, "KANBOARD_URL": "", "KANBOARD_TOKEN": ""},
+            )
+            time.sleep(3)
+            if kanboard.poll() is not None:
+                sys.exit("error: homelab-agent-kanboard --transport http did not start (see kanboard.log)")
+            token = str(driver.execute_script("return localStorage.token"))
+            owui_base = f"http://127.0.0.1:{owui_port}"
+            mcp = [verify_mcp(owui_base, token, f"http://127.0.0.1:{kanboard_port}/mcp", None)]
+            if not args.fake:
+                mcp.append(verify_mcp(owui_base, token, f"{serve_base}/mcp", None))
     records = requests_of(out / "requests.jsonl")
     t0 = records[0]["at"] if records else 0.0
     summary = {
@@ -540,6 +601,7 @@ def main() -> None:
             }
             for r in records
         ],
+        "mcp_verify": mcp,
         "startup_seconds": {k: round(v, 1) for k, v in started_s.items()},
         "load": os.getloadavg(),
     }
