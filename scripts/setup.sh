@@ -19,12 +19,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-# dev: the test suite also runs with the clock moved (faketime), and the Docker tests against a
-# scratch Docker Engine (docker.io) running containers of a static busybox (busybox-static);
-# scripts/test.sh needs all three in CI
+# dev: the test suite also runs with the clock moved (faketime), the Docker tests against a
+# scratch Docker Engine (docker.io) running containers of a static busybox (busybox-static), and
+# the Redis run store's tests against a loopback redis-server; scripts/test.sh needs them in CI
 if [[ "$extras" == *dev* ]] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   dev_apt=()
   command -v faketime >/dev/null 2>&1 || dev_apt+=(faketime)
+  command -v redis-server >/dev/null 2>&1 || dev_apt+=(redis-server)  # the Redis run store's tests
   command -v dockerd >/dev/null 2>&1 || dev_apt+=(docker.io)
   dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || dev_apt+=(busybox-static)
   if [ ${#dev_apt[@]} -gt 0 ]; then
