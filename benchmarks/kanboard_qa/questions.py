@@ -74,9 +74,22 @@ def _not(tasks: Sequence[Task]) -> list[Fact]:
 
 
 def only(listed: Sequence[Task], others: Sequence[Task]) -> Truth:
-    """Exactly `listed`: all of them named, none of `others`."""
+    """Exactly `listed`: all of them named, none of `others`.
+
+    A short spelling two of these tasks share ("Call back about the", the first four words of
+    many support tickets on the big board) names neither: it is left out of both.
+    """
     ids = {t.id for t in listed}
-    return Truth(required=_tasks(listed), forbidden=_not([t for t in others if t.id not in ids]))
+    required, forbidden = _tasks(listed), _not([t for t in others if t.id not in ids])
+    owners: dict[str, set[str]] = {}
+    for fact in required + forbidden:
+        for spelling in fact.spellings:
+            owners.setdefault(normalise(spelling), set()).add(fact.label)
+
+    def unique(fact: Fact) -> Fact:
+        return Fact(tuple(s for s in fact.spellings if len(owners[normalise(s)]) == 1), fact.label)
+
+    return Truth(required=[unique(f) for f in required], forbidden=[unique(f) for f in forbidden])
 
 
 def owner_fact(b: Board, task: Task) -> Fact:

@@ -112,3 +112,16 @@ def test_percentiles_interpolate_between_values() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert percentile([1.0, 2.0], 90) == 1.9
     assert percentile([], 90) == 0.0
+
+
+def test_a_spelling_two_tasks_share_names_neither_of_them() -> None:
+    from benchmarks.kanboard_qa.questions import only
+    from tools.kanboard.models import Task
+
+    asked = Task(id=1, title="Call back about the refund request from Globex")
+    other = Task(id=2, title="Call back about the export failure from Umbrella")
+    truth = only([asked], [other])
+    answer = "#1 Call back about the refund request from Globex"
+    assert score_answer(answer, truth).correct
+    assert not score_answer(answer + ", #2 Call back about the export failure from Umbrella", truth).correct
+    assert not score_answer("Call back about the export failure", truth).correct  # no longer a match for #1

@@ -60,10 +60,10 @@ def _miss(kind: str, text: str, names: list[str]) -> KanboardNotFoundError:
     similar = close_matches(text, names)
     if similar:
         hint = "Did you mean: " + ", ".join(similar) + "?"
+    elif len(names) > _MAX_LISTED:  # a few of a thousand titles, picked by the alphabet, say nothing
+        hint = f"None of the {len(names)} {kind}s is called that."  # (small models listed them as the answer)
     elif names:
-        shown = ", ".join(sorted(names, key=str.casefold)[:_MAX_LISTED])
-        more = f" (and {len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else ""
-        hint = f"Known {kind}s: {shown}{more}."
+        hint = f"Known {kind}s: {', '.join(sorted(names, key=str.casefold))}."
     else:
         hint = f"There are no {kind}s."
     return KanboardNotFoundError(f'No {kind} "{text}". {hint}')

@@ -56,3 +56,13 @@ def test_close_matches_also_rank_names_that_share_most_words() -> None:
     ]
     assert close_matches("ZFS disk replacement", names)[0] == "Replace failing disk in ZFS pool 'tank'"
     assert same_words("the logo", names) == ["Design a logo"]
+
+
+def test_a_miss_among_many_names_lists_none_of_them_and_among_few_lists_them_all() -> None:
+    from tools.kanboard.resolve import _miss
+
+    many = str(_miss("task", "Gustavo", [f"Add thing number {i}" for i in range(1034)]))
+    assert many == 'No task "Gustavo". None of the 1034 tasks is called that.'
+    assert str(_miss("person", "Frank", ["Bob Martinez", "Alice Chen"])).endswith(
+        "Known persons: Alice Chen, Bob Martinez."
+    )
