@@ -30,7 +30,7 @@ def test_the_questions_cover_every_category_with_unique_ids() -> None:
 
 
 async def test_every_question_computes_its_truth_from_the_engine(stack: Stack) -> None:
-    engine = await snapshot(DockerSettings(host=stack.host))
+    engine = await steady(stack, lambda: snapshot(DockerSettings(host=stack.host)))
     board = await board_snapshot(demo_transport())
     for q in QUESTIONS:
         truth = q.truth(engine, board if q.kanboard else None)
