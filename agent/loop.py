@@ -55,7 +55,7 @@ log = structlog.get_logger(__name__)
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
 RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
 MISSED = (  # the lookup never mentions a name the question says (`agent.quoting.unmentioned`)
-    "The results above do not mention {names}. Call a tool to look for it, or say it is not there: {question}"
+    "Nothing above mentions {names}: look it up with a tool before you answer. The question: {question}"
 )
 RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads

@@ -152,5 +152,5 @@ async def test_a_missed_lookup_offers_no_list_and_tells_the_model_what_it_missed
     async with make_agent(model) as agent:
         result = await agent.run("When is the k3s upgrade due?")
     reminder = model.requests[1].messages[-1]
-    assert reminder.is_reminder and 'do not mention "k3s"' in reminder.content
+    assert reminder.is_reminder and 'Nothing above mentions "k3s"' in reminder.content
     assert model.requests[1].stop == () and result.answer == "No note mentions k3s."
