@@ -9,13 +9,15 @@ re-type), and an exact copy cannot misquote. A model that answers otherwise (one
 "I don't know", a subset in its own words) is not affected: judging the result stays the model's.
 
 When the list answers the question as asked, not even a lead is needed (`direct_answer`): every
-word of the question that says what is wanted is in the call itself (the tool's name and
-description, its parameters, the arguments the model passed) or in the result's own headings and
-notes. Then the tool's result is the answer, as it gave it, and the step asks no model: the answer
-is there as soon as the lookup is (on the 2-core box the model would first read ~300 tokens of the
-result, ~7 s). A word the call does not account for (a task's title, a person the call did not
-filter on, "how many") means the question asks about part of the list, or about something else:
-then the model judges, as above.
+word of the question that says what is wanted is in the call itself (the tool's name, its
+parameters' names, the arguments the model passed: "What is overdue in Homelab?" is all in
+`overdue_tasks(project="Homelab")`). Then the tool's result is the answer, as it gave it, and the
+step asks no model: the answer is there as soon as the lookup is (on the 2-core box the model
+would first read ~300 tokens of the result, ~7 s). A word the call does not account for (a task's
+title, a state such as "unhealthy", a person the call did not filter on, "how many") means the
+question asks about part of the list, or about something else: then the model judges, as above.
+Neither the tool's description nor the result's headings count: both name more than the call
+filtered on ("1 unhealthy" in a summary of every container).
 
 And when a name the question says (a word with a capital or a digit in it, past its first word:
 "k3s", "Nextcloud", "Frank") is nowhere in the call nor in its results, the lookup plainly missed:
@@ -119,29 +121,32 @@ def _stems(texts: Iterable[str]) -> set[str]:
     return set(_STEMMER.stemWords([w for w in words if w not in _STOP]))
 
 
-def _schema_words(schema: Any) -> list[str]:
-    """Parameter names and descriptions (not `enum` values: a name the call did not pass is not in it)."""
+def _schema_words(schema: Any, *, described: bool = True) -> list[str]:
+    """Parameter names, and their descriptions with `described` (never `enum` values: a name the
+    call did not pass is not in it)."""
     if not isinstance(schema, dict):
         return []
-    found = [str(schema.get("description", ""))]
+    found = [str(schema.get("description", ""))] if described else []
     for name, sub in (schema.get("properties") or {}).items():
-        found += [name.replace("_", " "), *_schema_words(sub)]
+        found += [name.replace("_", " "), *_schema_words(sub, described=described)]
     return found
 
 
 def direct_answer(question: str, record: ToolCallRecord, tool: ToolSpec | None) -> str | None:
     """`record`'s result as the answer to `question` when it is a whole list (not an error, not cut)
-    and every word of the question is in the call or in the result's headings and notes; else None."""
+    and every word of the question is in the call (tool name, parameter names, arguments); else None."""
     if record.is_error or record.truncated or tool is None or items(record.result) is None:
         return None
-    lines = record.result.strip().splitlines()
-    said = _stems([*_call_words(record, tool), *(line for line in lines if not _ITEM.match(line))])
+    said = _stems(_call_words(record, tool, described=False))
     return record.result.strip() if _stems([question]) <= said else None
 
 
-def _call_words(record: ToolCallRecord, tool: ToolSpec | None) -> list[str]:
-    described = [tool.description, *_schema_words(tool.parameters)] if tool is not None else []
-    return [record.name.replace("_", " "), *described, *(str(v) for v in record.arguments.values())]
+def _call_words(record: ToolCallRecord, tool: ToolSpec | None, *, described: bool = True) -> list[str]:
+    """The call's words: the tool's name, its parameters' names and the arguments; with
+    `described`, also the tool's and the parameters' descriptions."""
+    schema = _schema_words(tool.parameters, described=described) if tool is not None else []
+    about = [tool.description] if tool is not None and described else []
+    return [record.name.replace("_", " "), *about, *schema, *(str(v) for v in record.arguments.values())]
 
 
 def _names(question: str) -> list[str]:

@@ -103,10 +103,23 @@ def test_an_argument_the_model_passed_accounts_for_the_words_it_covers() -> None
         parameters={"type": "object", "properties": {"person": {"type": "string", "enum": ["Dave Okafor"]}}},
     )
     record = ToolCallRecord(id="c", name=tasks_of.name, arguments={"person": "Dave Okafor"}, result=listed)
-    assert direct_answer("What are Dave's open tasks?", record, tasks_of) == listed
+    assert direct_answer("What are Dave's tasks?", record, tasks_of) == listed
+    assert direct_answer("What are Dave's open tasks?", record, tasks_of) is None  # "open": not filtered on
     everyone = "Open tasks:\n- #3 Migrate Pi-hole - Dave Okafor\n- #9 Renew the certificate - Alice Chen"
     unfiltered = record.model_copy(update={"arguments": {}, "result": everyone})
-    assert direct_answer("What are Dave's open tasks?", unfiltered, tasks_of) is None  # enum is not a call
+    assert direct_answer("What are Dave's tasks?", unfiltered, tasks_of) is None  # enum is not a call
+
+
+def test_neither_a_summary_in_the_result_nor_the_tools_description_accounts_for_a_word() -> None:
+    listing = (
+        "3 containers: 2 running, 1 unhealthy.\n- jellyfin: running\n- paperless: UNHEALTHY\n- db: running"
+    )
+    tool = ToolSpec(
+        name="docker__list_containers", description="Containers: state, health (unhealthy), ports."
+    )
+    record = ToolCallRecord(id="c", name=tool.name, arguments={}, result=listing)
+    assert direct_answer("Which containers are unhealthy?", record, tool) is None
+    assert direct_answer("List the containers.", record, tool) == listing
 
 
 async def test_a_list_that_answers_as_asked_is_the_answer_and_no_model_is_asked(
