@@ -180,7 +180,7 @@ class Agent:
                 parse_error=response.parse_error,
                 route=plan.route,
                 quoted=quoted,
-                direct=plan.direct is not None,
+                direct=plan.reuse.direct is not None,
             )
             state.steps.append(step)
             state.usage += response.usage
@@ -281,17 +281,17 @@ class Agent:
                 plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
             sink = held.append if plan.hold else forward
-            if plan.direct is not None:  # the lookup's list answers as asked: no model turn
-                forward(plan.direct)
+            if plan.reuse.direct is not None:  # the lookup's list answers as asked: no model turn
+                forward(plan.reuse.direct)
                 quoted = [r.name for r in ctx.last_results]
-                response = ModelResponse(text=plan.direct, model=plan.model.name)
+                response = ModelResponse(text=plan.reuse.direct, model=plan.model.name)
                 break
             response = await self._respond(plan, ctx, sink)
-            if plan.quote and not response.tool_calls and _is_lead(response):
-                rest = quoted_answer(response.text, plan.quote)[len(response.text.rstrip()) :]
+            if plan.reuse.quote and not response.tool_calls and _is_lead(response):
+                rest = quoted_answer(response.text, plan.reuse.quote)[len(response.text.rstrip()) :]
                 sink(rest)  # the lists as the tools gave them, after the model's lead
                 response = response.model_copy(update={"text": response.text.rstrip() + rest})
-                quoted = [r.name for r in plan.quote]
+                quoted = [r.name for r in plan.reuse.quote]
             rejection = run.review(ctx, plan, response) if attempt == 1 else None
             if rejection is None:
                 if held:
@@ -331,8 +331,8 @@ class Agent:
             # list questions, 8 right with it and 1 without (the rest answered with a count)
             # a turn shown no tools is not invited to call one (the 0.5B then names a tool as the answer)
             wording = RESTATED if plan.tools else RESTATED_ANSWER
-            if plan.unmentioned and plan.tools:  # the lookup missed a name the question says
-                wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in plan.unmentioned))
+            if plan.reuse.unmentioned and plan.tools:  # the lookup missed a name the question says
+                wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in plan.reuse.unmentioned))
             messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
         return await plan.model.respond(
             messages,
@@ -340,7 +340,7 @@ class Agent:
             on_text=on_text,
             tool_choice=plan.tool_choice,
             calls=calls,
-            stop=(LEAD_END,) if plan.quote else (),
+            stop=(LEAD_END,) if plan.reuse.quote else (),
         )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:

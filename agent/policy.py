@@ -20,7 +20,7 @@ step or a failed lookup, and holds nothing between runs. This module calls no mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
@@ -52,6 +52,15 @@ class RunContext:
 
 
 @dataclass(frozen=True)
+class Reuse:
+    """How a step's answer may reuse the step before's lookup (`agent.quoting`)."""
+
+    quote: tuple[ToolCallRecord, ...] = ()  # lists the answer may quote after a lead
+    direct: str | None = None  # the answer itself: one list that answers the question as asked
+    unmentioned: tuple[str, ...] = ()  # names of the question the lookup missed: nothing to quote
+
+
+@dataclass(frozen=True)
 class StepPlan:
     """How one step is asked."""
 
@@ -61,25 +70,13 @@ class StepPlan:
     hidden: int = 0  # this run's first `hidden` turns are not shown to the model (a fresh start)
     hold: bool = False  # hold a streamed answer back until `review` accepts it
     route: Route | None = None  # what the trace records about this choice
-    # results an answer may quote: a lead by the model, then their lists as given (`agent.quoting`)
-    quote: Sequence[ToolCallRecord] = ()
-    direct: str | None = None  # the answer without asking the model: a list that answers as asked
-    unmentioned: Sequence[str] = ()  # names the question says that the last lookup never mentions
-
-
-@dataclass(frozen=True)
-class Reuse:
-    """How a step's answer may reuse the step before's lookup (`agent.quoting`)."""
-
-    quote: tuple[ToolCallRecord, ...] = ()  # lists the answer may quote after a lead
-    direct: str | None = None  # the answer itself: one list that answers the question as asked
-    unmentioned: tuple[str, ...] = ()  # names of the question the lookup missed: nothing to quote
+    reuse: Reuse = field(default_factory=Reuse)  # what the answer may reuse of the lookup (`agent.quoting`)
 
 
 def reuse(ctx: RunContext, choice: ToolChoice) -> Reuse:
     """What of the last lookup a step's answer may reuse; nothing when this step must call a tool
     or `ctx.quoting` is "off". A lookup that never mentions a name the question says offers no
-    list: the model is told what it missed (`StepPlan.unmentioned`) and judges."""
+    list: the model is told what it missed (`Reuse.unmentioned`) and judges."""
     if choice == "required" or ctx.quoting == "off":
         return Reuse()
     missing = tuple(unmentioned(ctx.question, ctx.last_results, ctx.tools))
@@ -150,10 +147,7 @@ class OneModel:
         """Every tool; the first step's tool choice from the first-step rule, then "auto"; an
         answer may quote the lists the last lookup found."""
         choice = ctx.first_choice if ctx.step == 1 else "auto"
-        r = reuse(ctx, choice)
-        return StepPlan(
-            self.model, ctx.tools, choice, quote=r.quote, direct=r.direct, unmentioned=r.unmentioned
-        )
+        return StepPlan(self.model, ctx.tools, choice, reuse=reuse(ctx, choice))
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Every response stands."""

@@ -187,30 +187,13 @@ class RouterRun:
             seen = ctx.turns[self.hidden :]
             first = not any(m.role == "assistant" for m in seen)  # its first turn: the first-step rule
             choice = ctx.first_choice if first else "auto"
-            r = reuse(ctx, choice) if seen else Reuse()
-            return StepPlan(
-                self.large,
-                ctx.tools,
-                choice,
-                hidden=self.hidden,
-                route=route,
-                quote=r.quote,
-                direct=r.direct,
-                unmentioned=r.unmentioned,
-            )
+            kept = reuse(ctx, choice) if seen else Reuse()
+            return StepPlan(self.large, ctx.tools, choice, hidden=self.hidden, route=route, reuse=kept)
         choice = ctx.first_choice if ctx.step == 1 else "auto"
         if self.checking and choice == "auto" and len(ctx.results) >= SMALL_LOOKUPS:
             choice = "none"  # a simple lookup: after its lookups the small model answers
-        r = reuse(ctx, choice)
         return StepPlan(
-            self.small,
-            ctx.tools,
-            choice,
-            hold=self.checking,
-            route=route,
-            quote=r.quote,
-            direct=r.direct,
-            unmentioned=r.unmentioned,
+            self.small, ctx.tools, choice, hold=self.checking, route=route, reuse=reuse(ctx, choice)
         )
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
