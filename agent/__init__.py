@@ -27,7 +27,7 @@ from agent.loop import Agent, Session
 from agent.messages import Message, ModelResponse, ToolCall, ToolResult, ToolSpec, Usage
 from agent.models.base import Model
 from agent.models.scripted import ScriptedModel
-from agent.policy import OneModel, Policy, Rejection, RunContext, StepPlan
+from agent.policy import OneModel, Policy, Rejection, RunContext, StepPlan, plan_step
 from agent.toolsets.base import FilteredToolset, Toolbox, Toolset
 from agent.toolsets.mcp import MCPToolset
 from agent.trace import PausedRun, Route, RunResult, Step, ToolCallRecord
@@ -78,4 +78,5 @@ __all__ = [
     "__version__",
     "load_config",
     "open_agent",
+    "plan_step",
 ]

@@ -107,10 +107,10 @@ async def open_agent(
     """
     prompt = read_prompt(config.agent.system_prompt)
     models: dict[str, Model] = {}
-    owned: list[Model | Policy] = []
+    owned: list[Model] = []
     if model is None:
         model, models = build_answering_model(config)
-        owned = [model, *models.values()]
+        owned = [m for m in (model, *models.values()) if not isinstance(m, Policy)]
     try:
         async with open_toolbox(config, extra_toolsets) as toolbox:
             agent = Agent(model, toolbox, config.agent, system_prompt=prompt)

@@ -17,11 +17,11 @@ Tool problems the model caused (unknown tool, bad arguments, a tool error, a cra
 become observations and the run goes on; everything else propagates. A hard step limit ends in
 `MaxStepsError`. A run whose toolset defers a call (a write waiting for the user's approval)
 ends at once with `RunResult.paused`, plain data the caller may keep anywhere;
-`run(resume=paused)` runs the waiting calls (now decided) and goes on. Which model answers a step
-and with which tools is the policy's choice
-(`agent.policy`; one model by default, or `agent.router`); the loop grounds every step's calls
-(`agent.grounding`) and checks every call (`agent.validation`). This module does not build models
-or connect servers: see `agent.app`.
+`run(resume=paused)` runs the waiting calls (now decided) and goes on. How each step is asked
+(which model, which tools shown and callable, must it call or answer, the question restated) is
+the policy's `StepPlan` (`agent.policy`; one model by default, or `agent.router`): the loop
+executes it as it is, and checks every call before it runs (`agent.validation`). This module does
+not build models or connect servers: see `agent.app`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,13 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import anyio
 import structlog
 
 from agent.config import AgentSettings
 from agent.exceptions import CallDeferred, MaxStepsError, ToolArgumentsError, ToolError, ToolNotFoundError
-from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.base import Model, TextSink, ToolChoice
 from agent.policy import OneModel, Policy, RunContext, RunPolicy, StepPlan
@@ -53,11 +52,6 @@ __all__ = ["Agent", "Session", "StepHook"]
 log = structlog.get_logger(__name__)
 
 CORRECTION = "I could not use that: {problem}. Call one tool correctly, or answer in plain text."
-RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
-MISSED = (  # the lookup never mentions a name the question says (`agent.quoting.unmentioned`)
-    "Nothing above mentions {names}: look it up with a tool before you answer. The question: {question}"
-)
-RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 ERROR_PREFIX = "Error"  # starts every failed tool result the model reads
 
 StepHook = Callable[[Step], Awaitable[None] | None]
@@ -81,12 +75,12 @@ class RunState:
     steps: list[Step] = field(default_factory=list)
     results: list[ToolCallRecord] = field(default_factory=list)
     answered: set[str] = field(default_factory=set)  # the calls run so far (`_call_key`)
-    # the last turn repeated answered calls: this one must answer, and is shown no tools (with the
-    # tools in its prompt a small model tends to echo their descriptions instead: measured on the
-    # 0.5B, "Mark the task as due" where it answers "Renew TLS certificate" without them)
+    # the last turn repeated answered calls: this one must answer (`agent.policy.plan_step`)
     answer_only: bool = False
     first_text_at: float | None = None  # perf_counter() when the first answer text was ready to stream
     quoting: QuoteMode = "direct"
+    ground: bool = True  # settings the plan follows (`AgentSettings.ground_arguments`, ...)
+    restate: bool = True
     step_calls: list[ToolCall] = field(default_factory=list)  # a resumed step's calls, if one still waits
     step_text: str = ""  # ... and the text its model wrote beside them
 
@@ -106,6 +100,9 @@ class RunState:
             last_results=tuple(last),
             first_choice=self.first_choice,
             quoting=self.quoting,
+            must_answer=self.answer_only,
+            ground=self.ground,
+            restate=self.restate,
         )
 
 
@@ -159,6 +156,7 @@ class Agent:
             messages = [Message.system(system), *history, Message.user(question)]
             state = RunState(question, messages, tools, first)
         state.quoting = self.settings.quote_lists
+        state.ground, state.restate = self.settings.ground_arguments, self.settings.restate_question
         run = self.policy.begin(state.question, tools)
         while True:
             if state.step >= self.settings.max_steps:
@@ -277,8 +275,6 @@ class Agent:
         for attempt in (1, 2):
             quoted = []
             plan = run.plan(ctx)
-            if state.answer_only:  # shown without tools: small models then answer from the results
-                plan = replace(plan, tools=(), tool_choice="none")
             held: list[str] = []
             sink = held.append if plan.hold else forward
             if plan.reuse.direct is not None:  # the lookup's list answers as asked: no model turn
@@ -318,29 +314,20 @@ class Agent:
         return plan, response, quoted, seconds
 
     async def _respond(self, plan: StepPlan, ctx: RunContext, on_text: TextSink | None) -> ModelResponse:
-        """The planned model's turn: the conversation less any hidden turns, calls grounded in what
-        the conversation has named (the prompt still shows every planned tool)."""
+        """The planned model's turn, as planned: the conversation less any hidden turns, then the
+        plan's reminder (for this turn only, not kept in the conversation)."""
         messages = ctx.messages
         if plan.hidden:
             messages = [*messages[: ctx.run_start], *messages[ctx.run_start + plan.hidden :]]
-        calls = None
-        if self.settings.ground_arguments and plan.tools:
-            calls = ground(plan.tools, [m.content for m in ctx.messages if m.role in ("user", "tool")])
-        if self.settings.restate_question and messages and messages[-1].role == "tool":
-            # for this turn only (not kept in the conversation): measured on the 1.5B over eight
-            # list questions, 8 right with it and 1 without (the rest answered with a count)
-            # a turn shown no tools is not invited to call one (the 0.5B then names a tool as the answer)
-            wording = RESTATED if plan.tools else RESTATED_ANSWER
-            if plan.reuse.unmentioned and plan.tools:  # the lookup missed a name the question says
-                wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in plan.reuse.unmentioned))
-            messages = [*messages, Message.reminder(wording.format(question=ctx.question))]
+        if plan.reminder is not None:
+            messages = [*messages, Message.reminder(plan.reminder)]
         return await plan.model.respond(
             messages,
             plan.tools,
             on_text=on_text,
             tool_choice=plan.tool_choice,
-            calls=calls,
-            stop=(LEAD_END,) if plan.reuse.quote else (),
+            calls=plan.calls,
+            stop=plan.stop,
         )
 
     async def _run_tools(self, calls: Sequence[ToolCall], tools: Sequence[ToolSpec]) -> list[ToolCallRecord]:

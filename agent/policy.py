@@ -5,16 +5,21 @@ question as asked, the step, the conversation, the tools, the run's tool results
 `is_error` flags; corrections the loop wrote are marked on their messages):
 
     begin(question, tools) -> RunPolicy        once, when the run starts
-    plan(ctx)             -> StepPlan          before each model turn: model, tools, tool choice,
-                                               turns hidden from the model, hold the streamed text?,
-                                               the results its answer may quote, or the answer
-                                               itself when a tool's list answers as asked
+    plan(ctx)             -> StepPlan          before each model turn (see below)
     review(ctx, plan, response) -> Rejection?  after it: None, or why the loop should ask again
 
+A policy chooses who answers a step: the model, the turns hidden from it (a fresh start), whether
+its streamed text is held until `review`, and whether it must answer now. Everything else about
+the step follows from where the run stands and is decided here, once, by `plan_step`: the tools
+shown and those it may call (the first-step rule, an answer-only turn after a repeated call,
+arguments grounded in what the conversation named), the question restated after the results, and
+what the answer may reuse of the lookup (`agent.quoting`). The loop and the backends only execute
+a `StepPlan`; none of them amends it.
+
 On a rejection the loop plans the same step again and asks once more; that second answer stands.
-`OneModel` is the default policy: one model, every tool, the first-step rule, nothing rejected.
-`agent.router.Router` is the other. A policy never reads message text to find the question, the
-step or a failed lookup, and holds nothing between runs. This module calls no model and no tool.
+`OneModel` is the default policy: one model, every tool, nothing rejected. `agent.router.Router`
+is the other. A policy never reads message text to find the question, the step or a failed lookup,
+and holds nothing between runs. This module calls no model and no tool.
 """
 
 from __future__ import annotations
@@ -23,12 +28,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, ToolChoice
-from agent.quoting import QuoteMode, direct_answer, quotable, unmentioned
+from agent.quoting import LEAD_END, QuoteMode, direct_answer, quotable, unmentioned
 from agent.trace import Route, ToolCallRecord
 
-__all__ = ["OneModel", "Policy", "Rejection", "RunContext", "RunPolicy", "Reuse", "StepPlan", "reuse"]
+__all__ = [
+    "OneModel",
+    "Policy",
+    "Rejection",
+    "Reuse",
+    "RunContext",
+    "RunPolicy",
+    "StepPlan",
+    "plan_step",
+    "reuse",
+]
+
+# The question said again after the results, for that turn only (not kept in the conversation):
+# measured on the 1.5B over eight list questions, 8 right with it and 1 without (the rest answered
+# with a count). A turn shown no tools is not invited to call one (the 0.5B then names a tool).
+RESTATED = "Answer this from the results, or call a tool for what is still missing: {question}"
+RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
+MISSED = (  # the lookup never mentions a name the question says (`agent.quoting.unmentioned`)
+    "Nothing above mentions {names}: look it up with a tool before you answer. The question: {question}"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,9 @@ class RunContext:
     last_results: Sequence[ToolCallRecord]  # those of the step before this one
     first_choice: ToolChoice  # what the first-step rule gives a model's first turn on the question
     quoting: QuoteMode = "direct"  # how answers may reuse a lookup's list (`agent.quoting`)
+    must_answer: bool = False  # the last turn repeated calls already answered: this one answers
+    ground: bool = True  # a step may only pass the names the conversation said (`agent.grounding`)
+    restate: bool = True  # after tool results, the question is said again for the step
 
     @property
     def turns(self) -> Sequence[Message]:
@@ -62,15 +90,63 @@ class Reuse:
 
 @dataclass(frozen=True)
 class StepPlan:
-    """How one step is asked."""
+    """How one step is asked: made by `plan_step`, executed as it is by the loop and the model."""
 
     model: Model
-    tools: Sequence[ToolSpec]  # shown in the prompt; the loop grounds the step's calls in them
-    tool_choice: ToolChoice = "auto"
+    tools: Sequence[ToolSpec]  # shown in the prompt
+    tool_choice: ToolChoice = "auto"  # may it call ("auto"), must it ("required"), or answer ("none")
+    calls: Sequence[ToolSpec] | None = None  # the calls it may make: `tools` narrowed (None: any)
+    reminder: str | None = None  # a turn after the results for this step only: the question again
     hidden: int = 0  # this run's first `hidden` turns are not shown to the model (a fresh start)
     hold: bool = False  # hold a streamed answer back until `review` accepts it
     route: Route | None = None  # what the trace records about this choice
     reuse: Reuse = field(default_factory=Reuse)  # what the answer may reuse of the lookup (`agent.quoting`)
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Where the answer's text ends: at a lead's end when it may quote a list after it."""
+        return (LEAD_END,) if self.reuse.quote else ()
+
+
+def plan_step(
+    ctx: RunContext,
+    model: Model,
+    *,
+    hidden: int = 0,
+    hold: bool = False,
+    answer: bool = False,
+    route: Route | None = None,
+) -> StepPlan:
+    """The plan of step `ctx.step` for `model`, which does not see the run's first `hidden` turns.
+
+    The model's first turn on the question follows the first-step rule (`ctx.first_choice`); after
+    that it may call any tool or answer. With `answer` (the policy's choice) it must answer, the
+    tools still shown; after a repeated call (`ctx.must_answer`) it must answer and is shown no
+    tools (with them in its prompt a small model tends to echo their descriptions: measured on the
+    0.5B). The calls it may make are grounded in the names the conversation said; after tool
+    results the question is restated (or, when the lookup missed a name the question says, the
+    model is told to look it up). What its answer may reuse of the lookup is `reuse`.
+    """
+    seen = ctx.turns[hidden:]
+    first = not any(m.role == "assistant" for m in seen)
+    choice: ToolChoice = ctx.first_choice if first else "auto"
+    tools: Sequence[ToolSpec] = ctx.tools
+    if ctx.must_answer:
+        tools, choice = (), "none"
+    elif answer:
+        choice = "none"
+    kept = reuse(ctx, choice) if seen else Reuse()
+    calls = None
+    if ctx.ground and tools and choice != "none":
+        calls = ground(tools, [m.content for m in ctx.messages if m.role in ("user", "tool")])
+    reminder = None
+    last = seen[-1] if seen else None
+    if ctx.restate and last is not None and last.role == "tool":
+        wording = RESTATED if tools else RESTATED_ANSWER
+        if kept.unmentioned and tools:
+            wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in kept.unmentioned))
+        reminder = wording.format(question=ctx.question)
+    return StepPlan(model, tools, choice, calls, reminder, hidden, hold, route, kept)
 
 
 def reuse(ctx: RunContext, choice: ToolChoice) -> Reuse:
@@ -123,10 +199,6 @@ class Policy(Protocol):
         """The decisions for a new run of `question`."""
         ...
 
-    async def aclose(self) -> None:
-        """Release what the policy holds (its models are closed by whoever built them)."""
-        ...
-
 
 @dataclass(frozen=True)
 class OneModel:
@@ -144,14 +216,9 @@ class OneModel:
         return self
 
     def plan(self, ctx: RunContext) -> StepPlan:
-        """Every tool; the first step's tool choice from the first-step rule, then "auto"; an
-        answer may quote the lists the last lookup found."""
-        choice = ctx.first_choice if ctx.step == 1 else "auto"
-        return StepPlan(self.model, ctx.tools, choice, reuse=reuse(ctx, choice))
+        """The model, every turn shown (`plan_step` decides the rest)."""
+        return plan_step(ctx, self.model)
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Every response stands."""
         return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the model is closed by whoever built it."""

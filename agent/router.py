@@ -43,7 +43,7 @@ from agent.config import RouterSettings
 from agent.exceptions import ConfigError
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model
-from agent.policy import Rejection, Reuse, RunContext, StepPlan, reuse
+from agent.policy import Rejection, RunContext, StepPlan, plan_step
 from agent.trace import Route
 from agent.validation import check_call
 
@@ -184,17 +184,10 @@ class RouterRun:
             decide_ms=round(self.decide_ms, 3) if ctx.step == 1 else 0.0,
         )
         if self.size == "large":
-            seen = ctx.turns[self.hidden :]
-            first = not any(m.role == "assistant" for m in seen)  # its first turn: the first-step rule
-            choice = ctx.first_choice if first else "auto"
-            kept = reuse(ctx, choice) if seen else Reuse()
-            return StepPlan(self.large, ctx.tools, choice, hidden=self.hidden, route=route, reuse=kept)
-        choice = ctx.first_choice if ctx.step == 1 else "auto"
-        if self.checking and choice == "auto" and len(ctx.results) >= SMALL_LOOKUPS:
-            choice = "none"  # a simple lookup: after its lookups the small model answers
-        return StepPlan(
-            self.small, ctx.tools, choice, hold=self.checking, route=route, reuse=reuse(ctx, choice)
-        )
+            return plan_step(ctx, self.large, hidden=self.hidden, route=route)
+        # a simple lookup: after its lookups the small model answers
+        done = self.checking and len(ctx.results) >= SMALL_LOOKUPS
+        return plan_step(ctx, self.small, hold=self.checking, answer=done, route=route)
 
     def review(self, ctx: RunContext, plan: StepPlan, response: ModelResponse) -> Rejection | None:
         """Why the small model's response is not used (it escalates), or None."""
@@ -268,6 +261,3 @@ class Router:
             complexity=round(score, 2),
         )
         return RouterRun(self.small, self.large, mode == "auto", decided, reason, score, decide_ms)
-
-    async def aclose(self) -> None:
-        """Nothing to release: the models are owned (and closed) by whoever built them."""

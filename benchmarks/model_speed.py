@@ -37,13 +37,13 @@ from pathlib import Path
 import anyio
 import llama_cpp
 
-from agent.loop import RESTATED
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.llama import LocalModel
 from agent.models.llama.kv_cache import common_prefix
 from agent.models.llama.shim import evaluated
 from agent.models.prefix_states import PrefixStates
 from agent.models.settings import LlamaSettings
+from agent.policy import RESTATED
 from benchmarks.kanboard_qa.runner import demo_toolbox
 from benchmarks.kanboard_qa.suites import SUITES
 from benchmarks.record_tool_calls import SYSTEM, kanboard_tools

@@ -51,6 +51,7 @@ def test_the_package_exports_exactly_the_public_names() -> None:
             "__version__",
             "load_config",
             "open_agent",
+            "plan_step",
         ]
     )
     for name in agent.__all__:

@@ -8,11 +8,12 @@ interface says nothing about prompts, templates or grammars: those are each back
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from agent.messages import Message, ModelResponse, ToolSpec
 
-__all__ = ["Checkable", "Model", "TextSink", "ToolChoice"]
+__all__ = ["Checkable", "Model", "TextSink", "ToolChoice", "Turn"]
 
 TextSink = Callable[[str], None]
 """Receives pieces of a final answer as they are generated. Always called on the event loop."""
@@ -20,6 +21,22 @@ TextSink = Callable[[str], None]
 ToolChoice = Literal["auto", "required", "none"]
 """`auto`: the model may call a tool or answer; `required`: it must call one of the tools; `none`:
 it must answer (the tools stay in the prompt, so a cached prompt stays valid)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one turn may be: a call to one of `offered` (narrowed schemas), or an answer. Every
+    backend reads `respond`'s `tools`, `tool_choice` and `calls` through `Turn.of`, and only so."""
+
+    offered: Sequence[ToolSpec]
+    require_call: bool
+    answer_only: bool
+
+    @classmethod
+    def of(cls, tools: Sequence[ToolSpec], tool_choice: ToolChoice, calls: Sequence[ToolSpec] | None) -> Turn:
+        """The turn `respond(tools, tool_choice=..., calls=...)` asks for."""
+        offered = [] if tool_choice == "none" else list(tools if calls is None else calls)
+        return cls(offered, require_call=tool_choice == "required" and bool(offered), answer_only=not offered)
 
 
 @runtime_checkable

@@ -22,19 +22,16 @@ server answers text, read by the same parser as in-process (`agent.models.toolca
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.messages import ToolSpec
-from agent.models.base import ToolChoice
+from agent.models.base import Turn
 from agent.models.chat_template import HERMES, CallSyntax
 from agent.models.grammar import tool_grammar
 
 __all__ = [
     "CONSTRAINTS",
     "ConstraintKind",
-    "Turn",
     "answer_of",
     "constraint_fields",
     "kind_from_models",
@@ -45,21 +42,6 @@ ConstraintKind = Literal["grammar", "structured_outputs", "json_schema", "none"]
 CONSTRAINTS: tuple[ConstraintKind, ...] = ("grammar", "structured_outputs", "json_schema", "none")
 
 ANSWER_KEY = "answer"  # json_schema mode: an answer is {"answer": "..."}
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What one turn may be: a call to one of `offered` (narrowed schemas), or an answer."""
-
-    offered: Sequence[ToolSpec]
-    require_call: bool
-    answer_only: bool
-
-    @classmethod
-    def of(cls, tools: Sequence[ToolSpec], tool_choice: ToolChoice, calls: Sequence[ToolSpec] | None) -> Turn:
-        """The turn `respond` was asked for: as the in-process backend reads its arguments."""
-        offered = [] if tool_choice == "none" else list(tools if calls is None else calls)
-        return cls(offered, require_call=tool_choice == "required" and bool(offered), answer_only=not offered)
 
 
 def _grammar(turn: Turn, syntax: CallSyntax) -> str:

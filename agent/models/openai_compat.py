@@ -29,9 +29,9 @@ import structlog
 
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
-from agent.models.base import TextSink, ToolChoice
+from agent.models.base import TextSink, ToolChoice, Turn
 from agent.models.chat_template import HERMES, CallSyntax, call_syntax
-from agent.models.constraints import ConstraintKind, Turn, answer_of, constraint_fields, kind_from_models
+from agent.models.constraints import ConstraintKind, answer_of, constraint_fields, kind_from_models
 from agent.models.endpoints import (
     RETRY_STATUSES,
     Endpoint,

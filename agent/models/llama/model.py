@@ -36,7 +36,7 @@ import structlog
 
 from agent.exceptions import ContextOverflowError, ModelError
 from agent.messages import Message, ModelResponse, ToolSpec, Usage
-from agent.models.base import TextSink, ToolChoice
+from agent.models.base import TextSink, ToolChoice, Turn
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import GgufInfo
 from agent.models.llama import shim
@@ -309,10 +309,8 @@ class LocalModel:
                 )
             grammar = None
             if settings.constrained and (tools or tool_choice == "none"):  # "none": an answer, always
-                offered = [] if tool_choice == "none" else tools if calls is None else calls
-                grammar = self._grammars.get(
-                    offered, require_call=tool_choice == "required" and bool(offered)
-                )
+                turn = Turn.of(tools, tool_choice, calls)
+                grammar = self._grammars.get(turn.offered, require_call=turn.require_call)
             names = [t.name for t in tools]
             stops = StopText(emit, stop)
 
