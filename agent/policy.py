@@ -163,7 +163,7 @@ def reuse(ctx: RunContext, choice: ToolChoice) -> Reuse:
         record = ctx.last_results[0]
         tool = next((t for t in ctx.tools if t.name == record.name), None)
         direct = direct_answer(ctx.question, record, tool)
-    return Reuse(quotable(ctx.last_results), direct)
+    return Reuse(quotable(ctx.last_results, ctx.question, ctx.tools), direct)
 
 
 @dataclass(frozen=True)

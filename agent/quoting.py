@@ -7,6 +7,9 @@ list stops right there, and the answer is its lead followed by the list as the t
 the items are not decoded again token by token (on the 2-core box a 200-token list costs ~12 s to
 re-type), and an exact copy cannot misquote. A model that answers otherwise (one fact, a count,
 "I don't know", a subset in its own words) is not affected: judging the result stays the model's.
+A question that picks from the list (a word of it the call does not account for is in some items
+and not in others: "Which containers are unhealthy?" of every container) offers no list to quote:
+the model writes the part it picks (`picks_from`).
 
 When the list answers the question as asked, not even a lead is needed (`direct_answer`): every
 word of the question that says what is wanted is in the call itself (the tool's name, its
@@ -47,6 +50,7 @@ __all__ = [
     "QuoteMode",
     "direct_answer",
     "items",
+    "picks_from",
     "quotable",
     "quoted_answer",
     "unmentioned",
@@ -84,9 +88,32 @@ def _heading(line: str) -> bool:
     return line.rstrip().endswith(":") and not _ITEM.match(line)
 
 
-def quotable(records: Sequence[ToolCallRecord]) -> tuple[ToolCallRecord, ...]:
-    """Of one step's tool results, those an answer may quote: successful ones holding a list."""
-    return tuple(r for r in records if not r.is_error and items(r.result) is not None)
+def quotable(
+    records: Sequence[ToolCallRecord], question: str, tools: Sequence[ToolSpec]
+) -> tuple[ToolCallRecord, ...]:
+    """Of one step's tool results, those an answer to `question` may quote: successful ones holding
+    a list the question does not pick from (`picks_from`)."""
+    by_name = {t.name: t for t in tools}
+    return tuple(
+        r
+        for r in records
+        if not r.is_error
+        and (found := items(r.result)) is not None
+        and not picks_from(question, r, by_name.get(r.name), found)
+    )
+
+
+def picks_from(question: str, record: ToolCallRecord, tool: ToolSpec | None, listed: str) -> bool:
+    """Whether `question` asks for part of the list `listed`: a word of it that the call does not
+    account for is in some of the list's items and not in others ("Which containers are
+    unhealthy?" of every container, some of them unhealthy). Then the whole list is not the answer,
+    however the model's lead begins."""
+    said = _stems(_call_words(record, tool, described=False))
+    wanted = _stems([question]) - said
+    if not wanted:
+        return False
+    lines = [_stems([line]) for line in listed.splitlines() if _ITEM.match(line)]
+    return any(0 < sum(word in line for line in lines) < len(lines) for word in wanted)
 
 
 def quoted_answer(lead: str, records: Sequence[ToolCallRecord]) -> str:

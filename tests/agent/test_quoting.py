@@ -36,8 +36,29 @@ def test_a_grouped_list_keeps_its_group_headings() -> None:
 def test_a_result_with_fewer_than_two_items_is_one_fact_for_the_model_to_answer() -> None:
     assert items("Nightly ZFS snapshots at 02:00, kept 14 days.") is None
     assert items("#12 Replace the router - assigned to Dave\n> the description") is None
-    assert quotable([_record(LIST, is_error=True), _record("one fact")]) == ()
-    assert quotable([_record(LIST)]) == (_record(LIST),)
+    assert quotable([_record(LIST, is_error=True), _record("one fact")], "What do they say?", []) == ()
+    assert quotable([_record(LIST)], "What do they say?", []) == (_record(LIST),)
+
+
+def test_a_question_that_picks_some_items_of_the_list_offers_no_list_to_quote() -> None:
+    containers = (
+        "media (2):\n- jellyfin: running, healthy\n- sonarr: running, unhealthy\n"
+        "office (1):\n- db: running, healthy"
+    )
+    record = ToolCallRecord(id="c1", name="docker__list_containers", arguments={}, result=containers)
+    assert quotable([record], "Which containers are unhealthy?", []) == ()
+    assert quotable([record], "Which containers are running?", []) == (record,)  # every item says it
+    assert quotable([record], "Which containers do I have?", []) == (record,)
+
+
+async def test_a_lead_into_part_of_the_list_is_not_followed_by_the_whole_list(
+    make_agent: AgentFactory,
+) -> None:
+    lead = "The backup note:"
+    model = ScriptedModel([ToolCall(name="notes__list_notes", arguments={}), lead])
+    async with make_agent(model) as agent:
+        result = await agent.run("Which notes say when backups run?")
+    assert result.answer == lead and model.requests[1].stop == ()
 
 
 async def test_an_answer_that_leads_into_the_list_gets_the_tools_list_exactly_and_stops_retyping(
@@ -47,7 +68,7 @@ async def test_an_answer_that_leads_into_the_list_gets_the_tools_list_exactly_an
     model = ScriptedModel([ToolCall(name="notes__list_notes", arguments={}), retyped])
     pieces: list[str] = []
     async with make_agent(model) as agent:
-        result = await agent.run("Which notes say when backups run?", on_text=pieces.append)
+        result = await agent.run("What do my notes say?", on_text=pieces.append)
     assert result.answer == "Here are the notes:\n" + LISTED
     assert "".join(pieces) == result.answer  # streamed: the lead as written, then the list
     assert model.requests[0].stop == () and model.requests[1].stop == (LEAD_END,)
@@ -58,7 +79,7 @@ async def test_an_answer_that_leads_into_the_list_gets_the_tools_list_exactly_an
 async def test_an_answer_that_ends_with_a_colon_is_a_lead_too(make_agent: AgentFactory) -> None:
     model = ScriptedModel([ToolCall(name="notes__list_notes", arguments={}), "These are the notes:"])
     async with make_agent(model) as agent:
-        result = await agent.run("Which notes say when backups run?")
+        result = await agent.run("What do my notes say?")
     assert result.answer == "These are the notes:\n" + LISTED
 
 
