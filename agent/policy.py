@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 from agent.grounding import ground
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model, ToolChoice
-from agent.quoting import LEAD_END, QuoteMode, direct_answer, quotable, unmentioned
+from agent.quoting import LEAD_END, QuoteMode, direct_answer, open_part, quotable, unmentioned
 from agent.trace import Route, ToolCallRecord
 
 __all__ = [
@@ -53,6 +53,9 @@ RESTATED = "Answer this from the results, or call a tool for what is still missi
 RESTATED_ANSWER = "Answer this from the results above: {question}"  # a turn shown no tools
 MISSED = (  # the lookup never mentions a name the question says (`agent.quoting.unmentioned`)
     "Nothing above mentions {names}: look it up with a tool before you answer. The question: {question}"
+)
+OPEN_PART = (  # a part of the question no lookup has covered yet (`agent.quoting.open_part`)
+    'The results above do not answer this part yet: "{part}". Call the tool for it. The question: {question}'
 )
 
 
@@ -123,9 +126,11 @@ def plan_step(
     that it may call any tool or answer. With `answer` (the policy's choice) it must answer, the
     tools still shown; after a repeated call (`ctx.must_answer`) it must answer and is shown no
     tools (with them in its prompt a small model tends to echo their descriptions: measured on the
-    0.5B). The calls it may make are grounded in the names the conversation said; after tool
-    results the question is restated (or, when the lookup missed a name the question says, the
-    model is told to look it up). What its answer may reuse of the lookup is `reuse`.
+    0.5B). A question in parts whose next part no lookup has covered yet must call a tool for it
+    (`quoting.open_part`). The calls it may make are grounded in the names the conversation said;
+    after tool results the question is restated (or, when the lookup missed a name or a part of
+    the question, the model is told to look it up). What its answer may reuse of the lookup is
+    `reuse`.
     """
     seen = ctx.turns[hidden:]
     first = not any(m.role == "assistant" for m in seen)
@@ -135,6 +140,10 @@ def plan_step(
         tools, choice = (), "none"
     elif answer:
         choice = "none"
+    lookups = sum(1 for m in seen if m.role == "assistant" and m.tool_calls)
+    part = open_part(ctx.question, ctx.results, ctx.tools, lookups) if tools and choice == "auto" else None
+    if part is not None:
+        choice = "required"  # the question's next part has had no lookup: it gets one first
     kept = reuse(ctx, choice) if seen else Reuse()
     calls = None
     if ctx.ground and tools and choice != "none":
@@ -145,6 +154,8 @@ def plan_step(
         wording = RESTATED if tools else RESTATED_ANSWER
         if kept.unmentioned and tools:
             wording = MISSED.replace("{names}", " or ".join(f'"{n}"' for n in kept.unmentioned))
+        if part is not None:
+            wording = OPEN_PART.replace("{part}", part)
         reminder = wording.format(question=ctx.question)
     return StepPlan(model, tools, choice, calls, reminder, hidden, hold, route, kept)
 

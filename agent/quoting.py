@@ -28,6 +28,12 @@ the list is not offered for quoting, and the loop tells the model which names th
 mention before it answers (`unmentioned`), so it can look again instead of answering from the
 wrong list.
 
+A question in parts ("Is Jellyfin healthy, and who is moving it to the GPU node?") gets one more
+look the same way: while a later part's words are not all in the calls and results so far, and
+the run has made fewer lookups than the question has parts, the next step must call a tool and is
+told which part is still open (`open_part`): a small model otherwise answers the second part from
+the first part's results (or from nothing), often across servers.
+
 It works for any tool whose text result is a list of lines (`- item`, `* item`, `1. item`,
 `#12 item`, grouped under headings that end with a colon); nothing here knows a server. Not here:
 asking the model (`agent.loop`), deciding when a step may quote (`agent.policy`).
@@ -50,6 +56,8 @@ __all__ = [
     "QuoteMode",
     "direct_answer",
     "items",
+    "open_part",
+    "parts",
     "picks_from",
     "quotable",
     "quoted_answer",
@@ -194,3 +202,30 @@ def unmentioned(question: str, records: Sequence[ToolCallRecord], tools: Sequenc
     by_name = {t.name: t for t in tools}
     seen = _stems([text for r in records for text in (*_call_words(r, by_name.get(r.name)), r.result)])
     return [w for w in dict.fromkeys(_names(question)) if not _stems([w]) <= seen]
+
+
+_Q = r"(?:who|what|which|when|where|why|how|is|are|does|do|did|has|have|can|could|was|were|will|should)"
+_PARTS = re.compile(rf"(?:,\s*and\s+|;\s*|\?\s+|\s+and\s+)(?={_Q}\b)", re.IGNORECASE)
+_ASKING = frozenset({"mani", "much"})  # stems of "how many", "how much": how it asks, not what
+
+
+def parts(question: str) -> list[str]:
+    """The questions `question` asks, in order: split where a new question starts after "and", a
+    comma, a semicolon or a question mark ("Is X up, and who is on it?"); one part if it is one."""
+    found = [p.strip(" ,;") for p in _PARTS.split(question.strip())]
+    found = [p for p in found if len(p.split()) >= 3]
+    return found if len(found) > 1 else [question.strip()]
+
+
+def open_part(
+    question: str, records: Sequence[ToolCallRecord], tools: Sequence[ToolSpec], lookups: int
+) -> str | None:
+    """The first part of `question` after the first whose words the calls and results so far
+    (`records`, from `lookups` lookup turns) do not all say, while there were fewer lookups than
+    parts; None otherwise (one part, every part covered, or a lookup per part already made)."""
+    asked = parts(question)
+    if len(asked) < 2 or lookups >= len(asked) or not records or all(r.is_error for r in records):
+        return None
+    by_name = {t.name: t for t in tools}
+    seen = _stems([text for r in records for text in (*_call_words(r, by_name.get(r.name)), r.result)])
+    return next((p for p in asked[1:] if not (_stems([p]) - _ASKING) <= seen), None)

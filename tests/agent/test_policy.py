@@ -145,3 +145,12 @@ async def test_the_loop_asks_the_model_exactly_as_the_plan_says(make_agent: Agen
     asked = model.requests[0]
     assert [t.name for t in asked.tools] == ["notes__get_note"] and asked.tool_choice == "none"
     assert asked.calls == [] and asked.messages[-1].content == "say done" and asked.stop == ()
+
+
+def test_a_part_of_the_question_no_lookup_covered_gets_a_lookup_first() -> None:
+    question = "Is a up, and who is fixing the printer?"
+    ctx = after_lookup()
+    ctx = RunContext(question, 2, ctx.messages, 2, TOOLS, ctx.results, ctx.last_results, "required")
+    plan = plan_step(ctx, ScriptedModel())
+    assert plan.tool_choice == "required" and plan.reminder is not None
+    assert '"who is fixing the printer?"' in plan.reminder and plan.reuse.quote == ()

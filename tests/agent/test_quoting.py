@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.messages import ModelResponse, ToolCall, ToolSpec, Usage
 from agent.models.scripted import ScriptedModel
-from agent.quoting import LEAD_END, direct_answer, items, quotable, unmentioned
+from agent.quoting import LEAD_END, direct_answer, items, open_part, parts, quotable, unmentioned
 from agent.trace import ToolCallRecord, render_trace
 from tests.conftest import AgentFactory
 
@@ -188,3 +188,28 @@ async def test_a_missed_lookup_offers_no_list_and_tells_the_model_what_it_missed
     reminder = model.requests[1].messages[-1]
     assert reminder.is_reminder and 'Nothing above mentions "k3s"' in reminder.content
     assert model.requests[1].stop == () and result.answer == "No note mentions k3s."
+
+
+def test_a_question_in_parts_is_split_where_a_new_question_starts() -> None:
+    assert parts("Is the NAS up, and who is replacing its disks?") == [
+        "Is the NAS up",
+        "who is replacing its disks?",
+    ]
+    assert parts("Is the NAS up? Who is replacing its disks?") == [
+        "Is the NAS up",
+        "Who is replacing its disks?",
+    ]
+    assert parts("Which tasks are due and overdue in Homelab?") == [
+        "Which tasks are due and overdue in Homelab?"
+    ]
+    assert parts("Who is Dave?") == ["Who is Dave?"]
+
+
+def test_a_part_no_lookup_covered_is_open_until_a_lookup_was_made_for_it() -> None:
+    nas = ToolCallRecord(id="c1", name="box__status", arguments={"host": "nas"}, result="nas: up 12 days")
+    question = "Is the NAS up, and who is replacing its disks?"
+    assert open_part(question, [nas], [], lookups=1) == "who is replacing its disks?"
+    assert open_part(question, [nas], [], lookups=2) is None  # one lookup per part was made
+    covered = nas.model_copy(update={"result": "nas: up 12 days; Erin is replacing its disks"})
+    assert open_part(question, [covered], [], lookups=1) is None
+    assert open_part("Is the NAS up?", [nas], [], lookups=1) is None
