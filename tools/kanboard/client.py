@@ -4,7 +4,7 @@ It turns Kanboard's quirks into plain Python: `false`/`null` for "not found" bec
 string-keyed maps become `dict[int, str]`, HTTP 401/403 and JSON-RPC error objects become typed
 errors (see `errors`), and a write answered with `false` raises `KanboardRejectedError`. Connect
 errors are retried once; read timeouts are retried once for reads only. It does not resolve names,
-format text or decide what a tool shows; that is `resolve`, `format` and `server`.
+format text or decide what a tool shows; that is `index`, `format` and `server`.
 """
 
 from __future__ import annotations
