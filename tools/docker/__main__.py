@@ -1,7 +1,8 @@
 """`homelab-agent-docker`: the read-only Docker MCP server over stdio or streamable HTTP.
 
-The only place that reads the environment (DOCKER_HOST, DOCKER_TIMEOUT) and configures logging:
-structlog to stderr, because stdout carries the stdio MCP protocol.
+The only place that reads the environment (DOCKER_HOST, DOCKER_TIMEOUT, DOCKER_LOG_LINES,
+DOCKER_MAX_LOG_LINES, DOCKER_MAX_LOG_CHARS, DOCKER_REACHABLE_TTL: `DockerSettings.from_env`) and
+configures logging: structlog to stderr, because stdout carries the stdio MCP protocol.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`homelab-agent-kanboard`: the Kanboard MCP server over stdio or streamable HTTP, or the demo board.
 
 The only place that reads the environment (KANBOARD_URL, KANBOARD_TOKEN or KANBOARD_USERNAME +
-KANBOARD_PASSWORD, KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT) and configures logging: structlog to
-stderr, because stdout carries the stdio MCP protocol.
+KANBOARD_PASSWORD, KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT, KANBOARD_NAMES, KANBOARD_INDEX_TTL,
+KANBOARD_INDEX_FULL: `KanboardSettings.from_env`) and configures logging: structlog to stderr,
+because stdout carries the stdio MCP protocol.
 """
 
 from __future__ import annotations
