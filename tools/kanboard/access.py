@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 import anyio
 import httpx
 import structlog
-from mcp.server.mcpserver.exceptions import ToolError
+
+from homelab_common.servers import tool_call
 
 from .client import KanboardClient
 from .errors import KanboardError, KanboardNotFoundError
@@ -57,14 +58,9 @@ class Access:
     @asynccontextmanager
     async def session(self, tool: str) -> AsyncIterator[KanboardClient]:
         """A fresh client for one tool call; Kanboard errors become `ToolError`s."""
-        started = time.perf_counter()
-        try:
-            async with KanboardClient(self.settings, self.transport) as kb:
-                yield kb
-        except KanboardError as exc:
-            log.info("kanboard.tool", tool=tool, ok=False, error=type(exc).__name__)
-            raise ToolError(str(exc)) from None
-        log.info("kanboard.tool", tool=tool, ok=True, ms=round((time.perf_counter() - started) * 1000))
+        client = KanboardClient(self.settings, self.transport)
+        async with tool_call(client, tool, log=log, event="kanboard.tool", errors=KanboardError) as kb:
+            yield kb
 
     @asynccontextmanager
     async def write(self, tool: str) -> AsyncIterator[KanboardClient]:
