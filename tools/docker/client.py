@@ -13,12 +13,13 @@ import contextlib
 import errno
 import time
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import anyio
 import httpx
 import structlog
+
+from homelab_common.servers import HttpClient
 
 from .errors import (
     DockerAPIError,
@@ -43,7 +44,7 @@ LogLine = tuple[datetime | None, str]
 """A log line: when Docker received it, and its text."""
 
 
-class DockerClient:
+class DockerClient(HttpClient):
     """One connection to a Docker Engine; use as `async with DockerClient(settings) as docker:`."""
 
     def __init__(self, settings: DockerSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -59,18 +60,6 @@ class DockerClient:
 
     def __repr__(self) -> str:
         return f"DockerClient(host={self._settings.host!r})"
-
-    async def __aenter__(self) -> DockerClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
 
     # Reads ---------------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ client; it does not speak HTTP (`client`), find names (`resolve`) or render text
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, tzinfo
@@ -23,11 +22,12 @@ import anyio
 import httpx
 import structlog
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from mcp_types import Tool as MCPTool
+
+from homelab_common.servers import tool_call
 
 from . import format as fmt
 from .client import DockerClient
@@ -125,14 +125,9 @@ class _Tools:
 
     @asynccontextmanager
     async def _session(self, tool: str) -> AsyncIterator[DockerClient]:
-        started = time.perf_counter()
-        try:
-            async with DockerClient(self._settings, self._transport) as docker:
-                yield docker
-        except DockerError as exc:
-            log.info("docker.tool", tool=tool, ok=False, error=type(exc).__name__)
-            raise ToolError(str(exc)) from None
-        log.info("docker.tool", tool=tool, ok=True, ms=round((time.perf_counter() - started) * 1000))
+        client = DockerClient(self._settings, self._transport)
+        async with tool_call(client, tool, log=log, event="docker.tool", errors=DockerError) as docker:
+            yield docker
 
     async def list_containers(self, project: str = "") -> str:
         async with self._session("list_containers") as docker:

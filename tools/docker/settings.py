@@ -8,6 +8,7 @@ file permissions, and a `tcp://` address should be a read-only socket proxy on a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,11 +25,11 @@ class DockerSettings(BaseModel):
 
     host: str = DEFAULT_HOST  # DOCKER_HOST: unix:///path/to/docker.sock, or tcp://HOST:PORT (a socket proxy)
     timeout: float = Field(default=10.0, gt=0)  # seconds per request (a CPU/memory sample takes ~1 s)
-    log_lines: int = Field(default=30, ge=1)  # log lines when the model asks for none
-    max_log_lines: int = Field(default=200, ge=1)  # most log lines one answer shows
-    max_log_chars: int = Field(default=4000, ge=200)  # most characters of log text in one answer
+    log_lines: int = Field(default=30, ge=1)  # DOCKER_LOG_LINES: log lines when the model asks for none
+    max_log_lines: int = Field(default=200, ge=1)  # DOCKER_MAX_LOG_LINES: most log lines one answer shows
+    max_log_chars: int = Field(default=4000, ge=200)  # DOCKER_MAX_LOG_CHARS: most characters of log text
     # how long a check that the engine answers is trusted: a listing of the tools within this time
-    # reuses it (an engine that is not reachable lists no tools: see `server`)
+    # reuses it (an engine that is not reachable lists no tools: see `server`); DOCKER_REACHABLE_TTL
     reachable_ttl_s: float = Field(default=15.0, ge=0)
 
     @field_validator("host")
@@ -64,11 +65,23 @@ class DockerSettings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DockerSettings:
-        """Settings from DOCKER_HOST and DOCKER_TIMEOUT; DOCKER_TLS_VERIFY is refused."""
+        """Settings from DOCKER_HOST, DOCKER_TIMEOUT, DOCKER_LOG_LINES, DOCKER_MAX_LOG_LINES,
+        DOCKER_MAX_LOG_CHARS and DOCKER_REACHABLE_TTL (an unset or empty one keeps its default);
+        DOCKER_TLS_VERIFY is refused."""
         if env.get("DOCKER_TLS_VERIFY", "").strip() not in {"", "0"}:
             raise ValueError(
                 "DOCKER_TLS_VERIFY is set, but TLS to the Docker daemon is not supported: "
                 "use the unix socket or a read-only socket proxy on a private network"
             )
-        timeout = env.get("DOCKER_TIMEOUT", "").strip()
-        return cls(host=env.get("DOCKER_HOST", "").strip() or DEFAULT_HOST, timeout=float(timeout or 10.0))
+        numbers: dict[str, Any] = {
+            field: convert(value)
+            for field, name, convert in (
+                ("timeout", "DOCKER_TIMEOUT", float),
+                ("log_lines", "DOCKER_LOG_LINES", int),
+                ("max_log_lines", "DOCKER_MAX_LOG_LINES", int),
+                ("max_log_chars", "DOCKER_MAX_LOG_CHARS", int),
+                ("reachable_ttl_s", "DOCKER_REACHABLE_TTL", float),
+            )
+            if (value := env.get(name, "").strip())
+        }
+        return cls(host=env.get("DOCKER_HOST", "").strip() or DEFAULT_HOST, **numbers)

@@ -1,8 +1,9 @@
 """`homelab-agent-kanboard`: the Kanboard MCP server over stdio or streamable HTTP, or the demo board.
 
 The only place that reads the environment (KANBOARD_URL, KANBOARD_TOKEN or KANBOARD_USERNAME +
-KANBOARD_PASSWORD, KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT) and configures logging: structlog to
-stderr, because stdout carries the stdio MCP protocol.
+KANBOARD_PASSWORD, KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT, KANBOARD_NAMES, KANBOARD_INDEX_TTL,
+KANBOARD_INDEX_FULL: `KanboardSettings.from_env`) and configures logging: structlog to stderr,
+because stdout carries the stdio MCP protocol.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import os
 from pathlib import Path
 
 import click
-import uvicorn
-from pydantic import ValidationError
-from starlette.applications import Starlette
 
 from homelab_common.logs import configure_logging
+from homelab_common.servers import load_settings, serve, serve_http, server_options
 from tools.kanboard_demo import DEMO_TOKEN, DemoBoard, create_app, load_seed
 
 from .server import build_server
@@ -25,16 +24,8 @@ __all__ = ["main"]
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP transport: address to listen on.")
-@click.option("--port", default=8090, show_default=True, help="HTTP transport: port to listen on.")
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="warning",
-    show_default=True,
-    envvar="KANBOARD_LOG_LEVEL",
-    help="Logging to stderr; info logs every Kanboard call.",
+@server_options(
+    port=8090, log_envvar="KANBOARD_LOG_LEVEL", log_help="Logging to stderr; info logs every Kanboard call."
 )
 @click.pass_context
 def main(ctx: click.Context, transport: str, host: str, port: int, log_level: str) -> None:
@@ -43,16 +34,9 @@ def main(ctx: click.Context, transport: str, host: str, port: int, log_level: st
     configure_logging(log_level, "console", secrets=[s for s in secrets if s])
     if ctx.invoked_subcommand is not None:
         return
-    try:
-        settings = KanboardSettings.from_env(os.environ)
-    except (ValidationError, ValueError) as exc:
-        raise click.ClickException(_config_message(exc)) from None
-    server = build_server(settings)
-    if transport == "stdio":
-        server.run("stdio")
-        return
-    click.echo(f"Kanboard MCP server at http://{host}:{port}/mcp (writes {settings.enable_writes})", err=True)
-    _serve_http(server.streamable_http_app(host=host), host, port)
+    settings = load_settings(lambda: KanboardSettings.from_env(os.environ))
+    banner = f"Kanboard MCP server at http://{host}:{port}/mcp (writes {settings.enable_writes})"
+    serve(build_server(settings), transport, host, port, banner)
 
 
 @main.command()
@@ -68,18 +52,7 @@ def demo(host: str, port: int, seed: Path | None) -> None:
     click.echo(
         f"Demo Kanboard at http://{host}:{port}/jsonrpc.php (user jsonrpc, token {DEMO_TOKEN})", err=True
     )
-    _serve_http(create_app(DemoBoard(load_seed(seed))), host, port)
-
-
-def _serve_http(app: Starlette, host: str, port: int) -> None:
-    """Serve an ASGI app with uvicorn, its logs going through logging to stderr (never stdout)."""
-    uvicorn.run(app, host=host, port=port, log_config=None)
-
-
-def _config_message(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
-    return str(exc)
+    serve_http(create_app(DemoBoard(load_seed(seed))), host, port)
 
 
 if __name__ == "__main__":

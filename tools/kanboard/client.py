@@ -4,7 +4,7 @@ It turns Kanboard's quirks into plain Python: `false`/`null` for "not found" bec
 string-keyed maps become `dict[int, str]`, HTTP 401/403 and JSON-RPC error objects become typed
 errors (see `errors`), and a write answered with `false` raises `KanboardRejectedError`. Connect
 errors are retried once; read timeouts are retried once for reads only. It does not resolve names,
-format text or decide what a tool shows; that is `resolve`, `format` and `server`.
+format text or decide what a tool shows; that is `index`, `format` and `server`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx
 import structlog
 from pydantic import TypeAdapter
+
+from homelab_common.servers import HttpClient
 
 from .errors import (
     KanboardAuthError,
@@ -72,7 +73,7 @@ def _id_map(result: Any) -> dict[int, str]:
     return {int(key): str(value) for key, value in dict(result).items()}
 
 
-class KanboardClient:
+class KanboardClient(HttpClient):
     """One connection to Kanboard; use as `async with KanboardClient(settings) as kb:`."""
 
     def __init__(self, settings: KanboardSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -90,18 +91,6 @@ class KanboardClient:
 
     def __repr__(self) -> str:
         return f"KanboardClient(url={self._url!r}, username={self._username!r})"
-
-    async def __aenter__(self) -> KanboardClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        await self._http.aclose()
 
     @property
     def is_app_auth(self) -> bool:

@@ -1,18 +1,24 @@
-"""The whole board in one snapshot, searchable by words: every task with the text around it.
+"""The whole board in one snapshot: the one place the Kanboard tools find a project, a person, a task.
 
-`BoardIndex.load` reads, in a handful of batched JSON-RPC requests, the projects, people, columns,
+`BoardIndex.read` reads, in a handful of batched JSON-RPC requests, the projects, people, columns,
 swimlanes and categories, and every task this user can see (open and closed) with its comments,
 subtasks, tags and links. Given the `previous` index it refreshes instead: every task's row again
 (one batch), but comments, subtasks, tags and links only for the tasks that are new or whose
 `date_modification` moved; the others keep theirs (and their search terms), so a refresh of a
 1,000-task board reads a few tasks' details, not a thousand. Kanboard does not move a task's
 `date_modification` for a new comment or subtask, so the caller rebuilds in full now and then
-(`Access`, `index_full_s`). `search` keeps the tasks that pass Kanboard-style filters
-(`tag:zfs status:closed assignee:bob due:tomorrow`) and ranks them against the remaining words:
-BM25 over stemmed words, the title and tags weighted up, so a word in a comment or a description
-finds its task. `snippet` picks the line of a task that matched best.
+(`Access`, `index_full_s`).
 
-It formats nothing (`format`), chooses no tool (`server`) and caches nothing itself (the server
+Names as a person (or small model) types them: a project by name (case-insensitive), identifier
+or id; a person by username, display name or whole words of their name ("Sam" is Sam Porter,
+never Samantha); a task by `#id`, id or title, open tasks first, closed ones too; a column or
+swimlane of a project by title. A miss raises `KanboardNotFoundError` naming close matches
+(`words.miss`), so the model can retry. `search` keeps the tasks that pass Kanboard-style filters
+(`tag:zfs status:closed assignee:bob due:tomorrow`) and ranks them against the remaining words:
+BM25 over stemmed words (`words.stems`), the title and tags weighted up, so a word in a comment or
+a description finds its task. Overdue is `Task.is_overdue`, here as everywhere.
+
+It formats nothing (`format`), chooses no tool (`server`) and caches nothing itself (`Access`
 keeps an index for a few seconds).
 """
 
@@ -24,47 +30,20 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-import snowballstemmer
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .client import KanboardClient
-from .models import Project, Task, TaskExtras, User
-from .resolve import same_person
+from .errors import KanboardForbiddenError, KanboardNotFoundError
+from .models import Column, Project, Swimlane, Task, TaskExtras, User
+from .words import MAX_LISTED, miss, pick, same_person, same_words, stems, words
 
-__all__ = ["BoardIndex", "Entry", "Hit", "Query", "parse_query", "stems"]
+__all__ = ["BoardIndex", "Entry", "Hit", "Query", "parse_query"]
 
-_WORD = re.compile(r"[^\W_]+(?:[-.'][^\W_]+)*", re.UNICODE)
+_ID = re.compile(r"#?\s*(\d+)")
 _FILTER = re.compile(r'(?<!\S)(\w+):("[^"]*"|\S+)')
-_STEMMER = snowballstemmer.stemmer("english")
-# Words that say what to show about a task rather than which task: they must not pick the task.
-_STOP = frozenset(
-    (
-        "a", "about", "after", "all", "also", "am", "an", "and", "any", "anything", "are", "as", "at", "be",
-        "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "for",
-        "from", "get", "give", "got", "has", "have", "having", "he", "her", "his", "how", "i", "if", "in",
-        "into", "is", "it", "its", "just", "let", "list", "me", "my", "of", "on", "or", "our", "please",
-        "right", "said", "say", "says", "she", "should", "show", "so", "some", "tell", "than", "that", "the",
-        "their", "them", "then", "there", "these", "they", "this", "those", "to", "up", "us", "was", "we",
-        "were", "what", "whats", "when", "where", "which", "while", "who", "whom", "whose", "why", "will",
-        "with", "would", "you", "your", "yet", "still", "now", "currently", "task", "tasks", "ticket",
-        "tickets", "card", "cards", "item", "items", "thing", "things", "comment", "comments", "description",
-        "subtask", "subtasks", "project", "projects", "board", "column", "status", "latest", "last", "recent",
-        "newest", "mention", "mentions", "mentioned", "assigned", "assignee", "owner", "owns", "owned",
-        "working", "work", "due", "date", "dates", "deadline", "anyone", "someone", "somebody", "find",
-        "search", "look",
-    )
-)  # fmt: skip
 _FIELDS = ("status", "tag", "assignee", "column", "project", "due", "category", "swimlane", "priority")
 _WEIGHTS = {"title": 3, "tags": 2, "names": 1, "description": 1, "comments": 1, "subtasks": 1, "links": 1}
 _K1, _B = 1.2, 0.75
-
-
-def stems(text: str) -> list[str]:
-    """The stemmed words of `text` that can pick a task (no function words), in order."""
-    words = [w.casefold().replace("'", "") for w in _WORD.findall(text)]
-    kept = [w for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
-    return list(_STEMMER.stemWords(kept))
 
 
 @dataclass(frozen=True)
@@ -153,7 +132,8 @@ class BoardIndex:
     entries: list[Entry]
     tz: ZoneInfo
     now: datetime
-    columns: dict[int, list[str]] = field(default_factory=dict)  # project id -> column titles, in order
+    columns: dict[int, list[Column]] = field(default_factory=dict)  # project id -> columns, in order
+    swimlanes: dict[int, list[Swimlane]] = field(default_factory=dict)  # project id -> active swimlanes
     _bags: list[Counter[str]] = field(default_factory=list, init=False, repr=False)
     _df: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
@@ -170,6 +150,24 @@ class BoardIndex:
                         bag[stem] += _WEIGHTS[name]
             self._bags.append(bag)
             self._df.update(bag.keys())
+
+    @classmethod
+    async def read(cls, kb: KanboardClient, now: datetime, previous: BoardIndex | None = None) -> BoardIndex:
+        """The board this user sees: its projects, people, timezone and every task (see `load`)."""
+        try:
+            tz = ZoneInfo(await kb.timezone())
+        except (ZoneInfoNotFoundError, ValueError):  # a timezone Python does not know
+            tz = ZoneInfo("UTC")
+        projects = await kb.projects()
+        try:
+            users = await kb.users()
+        except KanboardForbiddenError:  # a user login that is not an admin: the members it can see
+            seen: dict[int, User] = {}
+            for project in projects:
+                for user_id, name in (await kb.project_users(project.id)).items():
+                    seen[user_id] = User(id=user_id, username=name)  # no usernames without admin
+            users = list(seen.values())
+        return await cls.load(kb, projects, users, tz, now, previous)
 
     @classmethod
     async def load(
@@ -206,20 +204,21 @@ class BoardIndex:
             project = by_project.get(task.project_id)
             if project is None:
                 continue
-            columns, lanes, categories = layouts[project.id]
+            cols, project_lanes, categories = layouts[project.id]
             entries.append(
                 Entry(
                     task=task,
                     project=project,
-                    column=next((c.title for c in columns if c.id == task.column_id), ""),
-                    swimlane=next((s.name for s in lanes if s.id == task.swimlane_id), ""),
+                    column=next((c.title for c in cols if c.id == task.column_id), ""),
+                    swimlane=next((s.name for s in project_lanes if s.id == task.swimlane_id), ""),
                     category=categories.get(task.category_id, ""),
                     assignee=by_user.get(task.owner_id),
                     creator=by_user.get(task.creator_id),
                     extras=extras.get(task.id, TaskExtras()),
                 )
             )
-        titles = {pid: [c.title for c in layout[0]] for pid, layout in layouts.items()}
+        columns = {pid: layout[0] for pid, layout in layouts.items()}
+        lanes = {pid: layout[1] for pid, layout in layouts.items()}
         terms: dict[int, Counter[str]] = {}
         if previous is not None:  # an entry with the same task, names and details keeps its terms
             old = {e.task.id: (e, bag) for e, bag in zip(previous.entries, previous._bags, strict=True)}
@@ -228,11 +227,103 @@ class BoardIndex:
                 if was is not None and was[0] == entry:
                     terms[entry.task.id] = was[1]
         reused = len(tasks) - len(stale) if previous is not None else 0
-        return cls(list(projects), list(users), entries, tz, now, titles, reused=reused, known_terms=terms)
+        return cls(
+            list(projects), list(users), entries, tz, now, columns, lanes, reused=reused, known_terms=terms
+        )
 
     def today(self) -> date:
         """Today in Kanboard's timezone."""
         return self.now.astimezone(self.tz).date()
+
+    # Finding things by name ----------------------------------------------------------------------
+
+    def project(self, text: str) -> Project:
+        """A project by name (case-insensitive), identifier or id."""
+        match = _ID.fullmatch(text.strip())
+        if match:
+            for project in self.projects:
+                if project.id == int(match.group(1)):
+                    return project
+        options = {project.name: project for project in self.projects}
+        options.update(
+            {p.identifier: p for p in self.projects if p.identifier and p.identifier not in options}
+        )
+        try:
+            return pick("project", text, options)
+        except KanboardNotFoundError:
+            raise miss("project", text, [project.name for project in self.projects]) from None
+
+    def person(self, text: str) -> User:
+        """A user by username, display name, id, or whole words of their name."""
+        users = self.users
+        match = _ID.fullmatch(text.strip())
+        if match:
+            for user in users:
+                if user.id == int(match.group(1)):
+                    return user
+        wanted = text.strip().casefold()
+        for user in users:
+            if wanted in {user.username.casefold(), user.name.casefold(), user.display.casefold()}:
+                return user
+        # whole words only: "Sam" is Sam Porter, never Samantha or Samir (Kanboard's own
+        # `assignee:` filter matches any part of a name)
+        named = [user for user in users if same_person(text, user)]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            listed = ", ".join(user.display for user in named[:MAX_LISTED])
+            raise KanboardNotFoundError(f'Several people are called "{text}": {listed}. Name one in full.')
+        raise miss("person", text, [u.username for u in users] + [u.name for u in users if u.name])
+
+    def exact_person(self, text: str) -> User | None:
+        """The person `text` names exactly (full name or username), if any."""
+        wanted = text.strip().casefold()
+        return next((u for u in self.users if wanted in {u.name.casefold(), u.username.casefold()}), None)
+
+    def task(self, text: str) -> Entry:
+        """A task by "#12", "12" or (part of) its title, open tasks first, then closed ones."""
+        match = _ID.fullmatch(text.strip())
+        if match:
+            found = next((e for e in self.entries if e.task.id == int(match.group(1))), None)
+            if found is None:
+                raise KanboardNotFoundError(
+                    f"No task #{match.group(1)}. Use search_tasks to find a task by words from its title."
+                )
+            return found
+        candidates: list[Entry] = []
+        for closed in (False, True):  # the open tasks, then the open and the closed
+            candidates += [e for e in self.entries if e.is_open != closed]
+            found = _by_title(text, candidates)
+            if found is not None:
+                return found
+        raise miss("task", text, [e.task.title for e in candidates])
+
+    def column(self, project: Project, text: str) -> Column:
+        """A column of `project` by title."""
+        columns = self.columns.get(project.id, [])
+        return pick(f"column in {project.name}", text, {column.title: column for column in columns})
+
+    def swimlane(self, project: Project, text: str) -> Swimlane:
+        """An active swimlane of `project` by name."""
+        lanes = self.swimlanes.get(project.id, [])
+        return pick(f"swimlane in {project.name}", text, {lane.name: lane for lane in lanes})
+
+    # Which tasks ---------------------------------------------------------------------------------
+
+    def open_tasks(self, project: Project | None = None, owner: User | None = None) -> list[Entry]:
+        """The open tasks (of one project, of one person), by id."""
+        return [
+            e
+            for e in self.entries
+            if e.is_open
+            and (project is None or e.project.id == project.id)
+            and (owner is None or (e.assignee is not None and e.assignee.id == owner.id))
+        ]
+
+    def overdue(self, project: Project | None = None, owner: User | None = None) -> list[Entry]:
+        """The open tasks past their due date (of one project, of one person), most overdue first."""
+        late = [e for e in self.open_tasks(project, owner) if e.task.is_overdue(self.now)]
+        return sorted(late, key=lambda e: e.task.date_due or self.now)
 
     def search(self, query: Query, *, project: Project | None = None) -> list[Hit]:
         """Tasks passing the filters, best match first when there are words, else by id."""
@@ -266,8 +357,8 @@ class BoardIndex:
         def known(stem: str) -> bool:
             return bool(self._df[stem]) or (len(stem) >= 4 and stem[:4] in prefixes)
 
-        words = [w for w in _WORD.findall(text) if stems(w)]
-        return [w for w in dict.fromkeys(words) if not any(known(s) for s in stems(w))]
+        typed = [w for w in words(text) if stems(w)]
+        return [w for w in dict.fromkeys(typed) if not any(known(s) for s in stems(w))]
 
     def _passes(self, entry: Entry, query: Query, project: Project | None) -> bool:
         if project is not None and entry.project.id != project.id:
@@ -309,7 +400,7 @@ class BoardIndex:
         assert match is not None
         op, when = match.group(1) or "", match.group(2)
         if when == "overdue":
-            return entry.is_open and due <= self.now
+            return entry.task.is_overdue(self.now)
         try:
             target = named[when] if when in named else date.fromisoformat(when)
         except ValueError:
@@ -337,6 +428,25 @@ def _assignee_is(entry: Entry, value: str) -> bool:
     )
 
 
+def _by_title(text: str, entries: list[Entry]) -> Entry | None:
+    """The one task whose title is `text`, holds it, or holds every word of it; None if none;
+    an error naming them when several do."""
+    wanted = text.strip().casefold()
+    exact = [e for e in entries if e.task.title.casefold() == wanted]
+    partial = exact or [e for e in entries if wanted and wanted in e.task.title.casefold()]
+    if len(partial) == 1:
+        return partial[0]
+    if len(partial) > 1:
+        listed = "; ".join(f"#{e.task.id} {e.task.title}" for e in partial[:MAX_LISTED])
+        raise KanboardNotFoundError(
+            f'Several tasks match "{text}": {listed}. Ask again with the task\'s #id.'
+        )
+    every_word = same_words(text, [e.task.title for e in entries], share=1.0)
+    if len(every_word) == 1:  # "ZFS disk replacement" -> "Replace failing disk in ZFS pool 'tank'"
+        return next(e for e in entries if e.task.title == every_word[0])
+    return None
+
+
 def _priority_is(entry: Entry, value: str) -> bool:
     match = re.fullmatch(r"(<=|>=|<|>)?\s*(\d+)", value.strip())
     if match is None:
@@ -350,27 +460,3 @@ def _priority_is(entry: Entry, value: str) -> bool:
         ">": priority > number,
         ">=": priority >= number,
     }[op]
-
-
-def snippet(entry: Entry, query: Query, tz: ZoneInfo) -> str:
-    """The line of `entry` (outside its title) holding most of the query's words, quoted; "" if none."""
-    wanted = set(stems(query.words))
-    if not wanted:
-        return ""
-    candidates: list[tuple[str, str]] = []
-    for line in entry.task.description.splitlines():
-        candidates.append(("description", line))
-    for comment in entry.extras.comments:
-        who = comment.name or comment.username or "someone"
-        when = comment.date_creation.astimezone(tz).strftime("%Y-%m-%d") if comment.date_creation else ""
-        candidates.append((f"comment by {who} {when}".strip(), comment.comment))
-    for subtask in entry.extras.subtasks:
-        candidates.append(("subtask", subtask.title))
-    for link in entry.extras.links:
-        candidates.append(("link", f"{link.label} #{link.task_id} {link.title}"))
-    best, best_score = "", 0
-    for where, text in candidates:
-        score = len(wanted & set(stems(text)))
-        if score > best_score or (score == best_score and score and where.startswith("comment")):
-            best, best_score = f'{where}: "{" ".join(text.split())[:200]}"', score
-    return best

@@ -122,6 +122,12 @@ class Task(_Model):
     nb_completed_subtasks: Id = 0
     tags: list[TaskTag] = Field(default_factory=list)
 
+    def is_overdue(self, now: datetime) -> bool:
+        """Whether the task is open and its due time has come: the one definition of overdue.
+
+        A task due today at 17:00 is overdue from 17:00; one due at 23:59 (a bare date) only then."""
+        return bool(self.is_active) and self.date_due is not None and self.date_due <= now
+
 
 class BoardColumn(Column):
     """A column on the board, with its open tasks in one swimlane."""

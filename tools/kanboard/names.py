@@ -39,7 +39,7 @@ class Names:
     @classmethod
     def of(cls, index: BoardIndex) -> Names:
         """The names on the board `index` holds: active projects and people, columns, tags in use."""
-        columns = dict.fromkeys(title for titles in index.columns.values() for title in titles)
+        columns = dict.fromkeys(column.title for columns in index.columns.values() for column in columns)
         tags = dict.fromkeys(tag for entry in index.entries for tag in entry.extras.tags)
         return cls(
             projects=tuple(p.name for p in index.projects if p.is_active),

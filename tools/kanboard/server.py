@@ -6,7 +6,7 @@ schemas (`names`), listed afresh from the live board whenever a client lists the
 any Kanboard failure comes back as an MCP tool error (`is_error`) whose message says what to do.
 With no KANBOARD_URL the built-in demo board answers, and every answer says so. This module
 wires the tools (`reads`, `writes`) to MCP; it does not speak JSON-RPC (`client`), find names
-(`resolve`, `index`) or render text (`format`).
+(`index`) or render text (`format`).
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class KanboardServer(MCPServer):
         if self._names == "off":
             return tools
         try:
-            async with self._access.session("list_tools") as r:
-                names = Names.of(await self._access.index(r))
+            async with self._access.session("list_tools") as kb:
+                names = Names.of(await self._access.index(kb))
         except ToolError as exc:
             log.warning("kanboard.names_unavailable", error=str(exc))
             return tools
@@ -91,9 +91,7 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
         log.warning("kanboard.demo_board", reason="no KANBOARD_URL set; serving the built-in demo board")
         transport = transport or demo_transport()
         settings = settings.model_copy(update={"url": DEMO_URL, "secret": SecretStr(DEMO_TOKEN)})
-    access = Access(
-        settings, transport, demo=demo, index_ttl_s=settings.index_ttl_s, index_full_s=settings.index_full_s
-    )
+    access = Access(settings, transport)
     reads, writes = Reads(access), Writes(access)
     label = _labelled if demo else (lambda fn: fn)
     registered = [_tool(label(getattr(reads, name)), text, _READ) for name, text in READS]
@@ -111,12 +109,11 @@ def build_server(settings: KanboardSettings, transport: httpx.AsyncBaseTransport
 
 
 def _labelled(fn: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
-    """`fn` whose every answer starts with the demo board's banner (once)."""
+    """`fn` whose every answer starts with the demo board's banner."""
 
     @functools.wraps(fn)
     async def labelled(*args: Any, **kwargs: Any) -> str:
-        text = await fn(*args, **kwargs)
-        return text if text.startswith(fmt.DEMO_BANNER) else f"{fmt.DEMO_BANNER}\n{text}"
+        return fmt.labelled(await fn(*args, **kwargs))
 
     return labelled
 

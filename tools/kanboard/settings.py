@@ -30,10 +30,12 @@ class KanboardSettings(BaseModel):
     # the board's project, people and column names in the tool schemas: "enum" (a constrained model
     # can only write real names), "list" (named in the parameter's description) or "off"
     names: Literal["enum", "list", "off"] = "enum"
-    index_ttl_s: float = Field(default=20.0, ge=0)  # how long a read of the whole board is reused
+    index_ttl_s: float = Field(
+        default=20.0, ge=0
+    )  # KANBOARD_INDEX_TTL: how long a read of the board is reused
     # after `index_ttl_s` the index is refreshed: every task's row, and the comments, subtasks, tags
     # and links only of tasks whose date_modification moved; it is read in full this often, since
-    # a new comment or subtask does not move date_modification in Kanboard
+    # a new comment or subtask does not move date_modification in Kanboard (KANBOARD_INDEX_FULL)
     index_full_s: float = Field(default=300.0, ge=0)
 
     @field_validator("url")
@@ -71,15 +73,24 @@ class KanboardSettings(BaseModel):
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KanboardSettings:
         """Settings from KANBOARD_URL, KANBOARD_TOKEN or KANBOARD_USERNAME + KANBOARD_PASSWORD,
-        KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT and KANBOARD_NAMES (enum, list or off)."""
+        KANBOARD_ENABLE_WRITES, KANBOARD_TIMEOUT, KANBOARD_NAMES (enum, list or off),
+        KANBOARD_INDEX_TTL and KANBOARD_INDEX_FULL (seconds); an unset or empty one keeps its default."""
         username = env.get("KANBOARD_USERNAME", "").strip()
         secret = env.get("KANBOARD_PASSWORD") if username else env.get("KANBOARD_TOKEN")
-        timeout = env.get("KANBOARD_TIMEOUT", "").strip()
+        seconds = {
+            field: float(value)
+            for field, name in (
+                ("timeout", "KANBOARD_TIMEOUT"),
+                ("index_ttl_s", "KANBOARD_INDEX_TTL"),
+                ("index_full_s", "KANBOARD_INDEX_FULL"),
+            )
+            if (value := env.get(name, "").strip())
+        }
         return cls(
             url=env.get("KANBOARD_URL", "").strip() or None,
             username=username or APP_USER,
             secret=SecretStr(secret) if secret else None,
             enable_writes=env.get("KANBOARD_ENABLE_WRITES", "").strip().lower() in {"1", "true", "yes", "on"},
-            timeout=float(timeout) if timeout else 10.0,
             names=env.get("KANBOARD_NAMES", "").strip().lower() or "enum",  # type: ignore[arg-type]
+            **seconds,
         )

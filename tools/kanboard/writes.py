@@ -1,20 +1,25 @@
 """The write tools: create, update, move, close, reopen, comment, add a subtask.
 
 Each validates what it can before sending (an empty title, an assignee who cannot own tasks in
-that project, a date Kanboard would misread) and says what was done in one line. Every write drops
-the cached board index so the next read sees it. Offered only when writes are enabled.
+that project, a date Kanboard would misread) and says what was done in one line. Projects, tasks,
+people, columns and swimlanes are found in the board index (`Access`), as the read tools find
+them. Every write drops the cached board index so the next read sees it. Offered only when writes
+are enabled.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from .access import Access, now
+from .client import KanboardClient
 from .errors import KanboardNotFoundError
-from .models import Project, Task, User
-from .resolve import Resolver, parse_due
+from .index import BoardIndex
+from .models import Project, User
 
 __all__ = ["WRITES", "Writes"]
 
@@ -36,25 +41,27 @@ class Writes:
     ) -> str:
         if not title.strip():
             raise ToolError("The title is empty: give the task a short title.")
-        async with self._access.write("create_task") as r:
-            found = await r.project(project)
+        async with self._access.write("create_task") as kb:
+            index = await self._access.index(kb)
+            found = index.project(project)
             fields: dict[str, Any] = {}
             if description.strip():
                 fields["description"] = description
             if column.strip():
-                fields["column_id"] = (await r.column(found, column)).id
+                fields["column_id"] = index.column(found, column).id
             if assignee.strip():
-                fields["owner_id"] = (await _assignee(r, found, assignee)).id
+                fields["owner_id"] = (await _assignee(kb, index, found, assignee)).id
             if due.strip():
-                fields["date_due"] = parse_due(due, await r.timezone(), now())
-            task_id = await r.kb.create_task(title.strip(), found.id, **fields)
+                fields["date_due"] = parse_due(due, index.tz, now())
+            task_id = await kb.create_task(title.strip(), found.id, **fields)
             return f'Created task #{task_id} "{title.strip()}" in {found.name}.'
 
     async def update_task(
         self, task: str, title: str = "", description: str = "", assignee: str = "", due: str = ""
     ) -> str:
-        async with self._access.write("update_task") as r:
-            found = await r.task(task)
+        async with self._access.write("update_task") as kb:
+            entry = await self._access.task(kb, task)
+            index, found = await self._access.index(kb), entry.task
             fields: dict[str, Any] = {}
             if title.strip():
                 fields["title"] = title.strip()
@@ -62,13 +69,12 @@ class Writes:
                 fields["description"] = description
             if assignee.strip():
                 nobody = assignee.strip().lower() in {"nobody", "none", "unassigned"}
-                project = await _project_of(r, found)
-                fields["owner_id"] = 0 if nobody else (await _assignee(r, project, assignee)).id
+                fields["owner_id"] = 0 if nobody else (await _assignee(kb, index, entry.project, assignee)).id
             if due.strip():
-                fields["date_due"] = parse_due(due, await r.timezone(), now())
+                fields["date_due"] = parse_due(due, index.tz, now())
             if not fields:
                 raise ToolError("Nothing to change: give a title, description, assignee or due date.")
-            await r.kb.update_task(found.id, **fields)
+            await kb.update_task(found.id, **fields)
             return (
                 f"Updated task #{found.id}: "
                 + ", ".join(sorted(fields)).replace("owner_id", "assignee")
@@ -76,46 +82,45 @@ class Writes:
             )
 
     async def move_task(self, task: str, column: str, swimlane: str = "") -> str:
-        async with self._access.write("move_task") as r:
-            found = await r.task(task)
-            project = await _project_of(r, found)
-            target = await r.column(project, column)
-            lane = await r.swimlane(project, swimlane) if swimlane.strip() else None
+        async with self._access.write("move_task") as kb:
+            entry = await self._access.task(kb, task)
+            index, found, project = await self._access.index(kb), entry.task, entry.project
+            target = index.column(project, column)
+            lane = index.swimlane(project, swimlane) if swimlane.strip() else None
             swimlane_id = lane.id if lane else found.swimlane_id
-            await r.kb.move_task(project.id, found.id, target.id, swimlane_id, 1)
+            await kb.move_task(project.id, found.id, target.id, swimlane_id, 1)
             where = f"{target.title}" + (f" / {lane.name}" if lane else "")
             return f"Moved task #{found.id} {found.title} to {where}."
 
     async def close_task(self, task: str) -> str:
-        async with self._access.write("close_task") as r:
-            found = await r.task(task)
-            await r.kb.close_task(found.id)
+        async with self._access.write("close_task") as kb:
+            found = (await self._access.task(kb, task)).task
+            await kb.close_task(found.id)
             return f"Closed task #{found.id} {found.title}."
 
     async def reopen_task(self, task: str) -> str:
-        async with self._access.write("reopen_task") as r:
-            found = await r.task(task)
-            await r.kb.open_task(found.id)
+        async with self._access.write("reopen_task") as kb:
+            found = (await self._access.task(kb, task)).task
+            await kb.open_task(found.id)
             return f"Reopened task #{found.id} {found.title}."
 
     async def add_comment(self, task: str, text: str) -> str:
         if not text.strip():
             raise ToolError("The comment is empty.")
-        async with self._access.write("add_comment") as r:
-            found = await r.task(task)
-            author = await _author(r)
-            comment_id = await r.kb.create_comment(found.id, author.id, text.strip())
+        async with self._access.write("add_comment") as kb:
+            found = (await self._access.task(kb, task)).task
+            author = await _author(kb, await self._access.index(kb))
+            comment_id = await kb.create_comment(found.id, author.id, text.strip())
             return f"Added comment {comment_id} to task #{found.id} as {author.display}."
 
     async def add_subtask(self, task: str, title: str, assignee: str = "") -> str:
         if not title.strip():
             raise ToolError("The subtask title is empty.")
-        async with self._access.write("add_subtask") as r:
-            found = await r.task(task)
-            user_id = (
-                (await _assignee(r, await _project_of(r, found), assignee)).id if assignee.strip() else 0
-            )
-            subtask_id = await r.kb.create_subtask(found.id, title.strip(), user_id)
+        async with self._access.write("add_subtask") as kb:
+            entry = await self._access.task(kb, task)
+            found, index = entry.task, await self._access.index(kb)
+            user_id = (await _assignee(kb, index, entry.project, assignee)).id if assignee.strip() else 0
+            subtask_id = await kb.create_subtask(found.id, title.strip(), user_id)
             return f"Added subtask {subtask_id} to task #{found.id} {found.title}."
 
 
@@ -130,19 +135,31 @@ WRITES: list[tuple[str, str]] = [
 ]
 
 
-async def _project_of(r: Resolver, task: Task) -> Project:
-    for project in await r.projects():
-        if project.id == task.project_id:
-            return project
-    raise KanboardNotFoundError(
-        f"Task #{task.id} is in project #{task.project_id}, which this user cannot see."
-    )
+def parse_due(text: str, tz: ZoneInfo, now: datetime) -> str:
+    """A typed due date as Kanboard's "Y-m-d H:i"; "" for "none". A bare date means the end of that day.
+
+    Accepts YYYY-MM-DD, YYYY-MM-DD HH:MM (or with a T), today, tomorrow, "none".
+    """
+    value = text.strip().lower()
+    if value in {"none", "no", "clear", "-"}:
+        return ""
+    today = now.astimezone(tz).date()
+    named = {"today": today, "tomorrow": today + timedelta(days=1)}
+    if value in named:
+        return datetime.combine(named[value], time(23, 59)).strftime("%Y-%m-%d %H:%M")
+    for fmt, has_time in (("%Y-%m-%d %H:%M", True), ("%Y-%m-%dT%H:%M", True), ("%Y-%m-%d", False)):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return parsed.strftime("%Y-%m-%d %H:%M") if has_time else parsed.strftime("%Y-%m-%d 23:59")
+    raise KanboardNotFoundError(f'Cannot read the date "{text}": write it as YYYY-MM-DD or YYYY-MM-DD HH:MM.')
 
 
-async def _assignee(r: Resolver, project: Project, person: str) -> User:
+async def _assignee(kb: KanboardClient, index: BoardIndex, project: Project, person: str) -> User:
     """A person who may own tasks in `project` (a member who is not a viewer)."""
-    user = await r.person(person)
-    assignable = await r.kb.assignable_users(project.id)
+    user = index.person(person)
+    assignable = await kb.assignable_users(project.id)
     if user.id not in assignable:
         names = ", ".join(sorted(assignable.values(), key=str.casefold)) or "nobody"
         raise KanboardNotFoundError(
@@ -151,11 +168,11 @@ async def _assignee(r: Resolver, project: Project, person: str) -> User:
     return user
 
 
-async def _author(r: Resolver) -> User:
+async def _author(kb: KanboardClient, index: BoardIndex) -> User:
     """Who a comment is written as: the logged-in user, or with the API token the first administrator."""
-    if not r.kb.is_app_auth:
-        return await r.kb.me()
-    admins = sorted((u for u in await r.users() if u.role == "app-admin" and u.is_active), key=lambda u: u.id)
+    if not kb.is_app_auth:
+        return await kb.me()
+    admins = sorted((u for u in index.users if u.role == "app-admin" and u.is_active), key=lambda u: u.id)
     if not admins:
         raise KanboardNotFoundError("No active administrator to write the comment as.")
     return admins[0]

@@ -44,6 +44,22 @@ def test_settings_default_to_the_local_socket_and_read_docker_host() -> None:
     assert rootless.socket_path == "/run/user/1000/docker.sock" and rootless.base_url == "http://docker"
 
 
+def test_settings_read_the_log_limits_and_the_reachability_ttl_from_the_environment() -> None:
+    env = {
+        "DOCKER_LOG_LINES": "10",
+        "DOCKER_MAX_LOG_LINES": "50",
+        "DOCKER_MAX_LOG_CHARS": "1000",
+        "DOCKER_REACHABLE_TTL": "2.5",
+    }
+    settings = DockerSettings.from_env(env)
+    assert (settings.log_lines, settings.max_log_lines, settings.max_log_chars) == (10, 50, 1000)
+    assert settings.reachable_ttl_s == 2.5
+    defaults = DockerSettings.from_env({"DOCKER_LOG_LINES": ""})
+    assert (defaults.log_lines, defaults.max_log_lines, defaults.max_log_chars) == (30, 200, 4000)
+    with pytest.raises(ValueError, match="greater than or equal to 200"):
+        DockerSettings.from_env({"DOCKER_MAX_LOG_CHARS": "50"})
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

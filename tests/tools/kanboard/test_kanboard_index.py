@@ -13,7 +13,9 @@ from pydantic import SecretStr
 from tests.tools.kanboard.conftest import ServerFactory
 from tools.kanboard import KanboardClient, KanboardSettings
 from tools.kanboard.errors import KanboardRPCError
-from tools.kanboard.index import BoardIndex, Query, parse_query, snippet, stems
+from tools.kanboard.format import snippet
+from tools.kanboard.index import BoardIndex, Query, parse_query
+from tools.kanboard.words import stems
 from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL, DemoBoard
 
 
@@ -48,7 +50,7 @@ async def test_every_task_open_and_closed_is_indexed_with_its_comments_subtasks_
     disk = next(e for e in index.entries if e.task.id == 1)
     assert disk.column == "In Progress" and disk.assignee is not None and disk.assignee.username == "alice"
     assert "zfs" in disk.extras.tags and disk.extras.comments and disk.extras.subtasks and disk.extras.links
-    assert index.columns[1][:2] == ["Backlog", "Ready"]
+    assert [column.title for column in index.columns[1][:2]] == ["Backlog", "Ready"]
 
 
 async def test_a_word_in_a_comment_finds_its_task_and_the_snippet_quotes_that_comment(

@@ -45,6 +45,15 @@ def test_settings_read_a_user_login_and_timeout_from_the_environment() -> None:
     assert settings.endpoint == "https://kb.example.net/jsonrpc.php"
 
 
+def test_settings_read_how_long_the_board_index_is_reused_from_the_environment() -> None:
+    settings = KanboardSettings.from_env({"KANBOARD_INDEX_TTL": "5", "KANBOARD_INDEX_FULL": "60.5"})
+    assert (settings.index_ttl_s, settings.index_full_s) == (5.0, 60.5)
+    defaults = KanboardSettings.from_env({"KANBOARD_INDEX_TTL": " ", "KANBOARD_INDEX_FULL": ""})
+    assert (defaults.index_ttl_s, defaults.index_full_s) == (20.0, 300.0)
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        KanboardSettings.from_env({"KANBOARD_INDEX_TTL": "-1"})
+
+
 def test_no_url_means_the_demo_board_and_a_url_without_credentials_is_refused() -> None:
     assert KanboardSettings.from_env({}).is_demo
     with pytest.raises(ValueError, match="set KANBOARD_TOKEN"):

@@ -13,7 +13,7 @@ from tools.kanboard import KanboardSettings, build_server
 from tools.kanboard.index import Entry, _assignee_is
 from tools.kanboard.models import Project, Task, TaskExtras, User
 from tools.kanboard.names import MAX_VALUES, NAMES_META
-from tools.kanboard.resolve import same_person
+from tools.kanboard.words import same_person
 from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL, DemoBoard, demo_transport, load_seed
 
 SETTINGS = KanboardSettings(url=DEMO_URL, secret=SecretStr(DEMO_TOKEN))

@@ -450,3 +450,33 @@ async def test_a_search_with_a_word_no_task_holds_says_so_and_shows_no_task_in_f
     assert "Best match" not in answer and "Description:" not in answer
     near, _ = await call(make_server, "search_tasks", query="wildcard certificate")  # "cert" on the board
     assert near.startswith('Best match for "wildcard certificate":')
+
+
+async def test_the_demo_board_banner_heads_every_answer_once() -> None:
+    async with Client(build_server(KanboardSettings())) as client:
+        answers = [
+            text(await client.call_tool(tool, args))
+            for tool, args in [
+                ("list_projects", {}),
+                ("get_task", {"task": "#1"}),
+                ("tasks_of", {"person": "dave"}),
+            ]
+        ]
+    assert all(
+        a.startswith("DEMO BOARD (no KANBOARD_URL set)") and a.count("DEMO BOARD") == 1 for a in answers
+    )
+
+
+async def test_a_closed_task_is_found_by_its_title(make_server: ServerFactory) -> None:
+    answer, failed = await call(make_server, "get_task", task="Deploy Uptime Kuma monitoring")
+    assert not failed and answer.startswith("#") and "Status: closed" in answer
+
+
+async def test_a_task_made_since_the_index_was_read_is_found_by_its_id(
+    make_server: ServerFactory, board: DemoBoard
+) -> None:
+    async with Client(make_server(index_ttl_s=3600)) as client:
+        await client.call_tool("list_projects", {})  # the index is read, and kept for an hour
+        board.tasks[77] = {**board.tasks[13], "id": 77, "title": "Label the patch panel"}
+        found = text(await client.call_tool("get_task", {"task": "#77"}))
+    assert found.startswith("#77 Label the patch panel")

@@ -1,4 +1,4 @@
-"""Turning what people type into what Kanboard wants: due dates and close matches."""
+"""Turning what people type into what Kanboard wants: due dates, close matches, misses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tools.kanboard.errors import KanboardNotFoundError
-from tools.kanboard.resolve import close_matches, parse_due, pick, same_words
+from tools.kanboard.words import close_matches, miss, pick, same_words
+from tools.kanboard.writes import parse_due
 
 NOW = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
 
@@ -59,10 +60,8 @@ def test_close_matches_also_rank_names_that_share_most_words() -> None:
 
 
 def test_a_miss_among_many_names_lists_none_of_them_and_among_few_lists_them_all() -> None:
-    from tools.kanboard.resolve import _miss
-
-    many = str(_miss("task", "Gustavo", [f"Add thing number {i}" for i in range(1034)]))
+    many = str(miss("task", "Gustavo", [f"Add thing number {i}" for i in range(1034)]))
     assert many == 'No task "Gustavo". None of the 1034 tasks is called that.'
-    assert str(_miss("person", "Frank", ["Bob Martinez", "Alice Chen"])).endswith(
+    assert str(miss("person", "Frank", ["Bob Martinez", "Alice Chen"])).endswith(
         "Known persons: Alice Chen, Bob Martinez."
     )
