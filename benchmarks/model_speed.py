@@ -33,13 +33,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import anyio
-import llama_cpp
 
 from agent.messages import Message, ToolCall, ToolSpec
 from agent.models.llama import LocalModel
 from agent.models.llama.kv_cache import common_prefix
+from agent.models.llama.loading import load_llama
 from agent.models.llama.shim import evaluated
 from agent.models.prefix_states import PrefixStates
 from agent.models.settings import LlamaSettings
@@ -82,7 +83,7 @@ async def ours(model: LocalModel, messages: list[Message], tools: list[ToolSpec]
     }
 
 
-def raw(llm: llama_cpp.Llama, tokens: list[int], max_tokens: int) -> Row:
+def raw(llm: Any, tokens: list[int], max_tokens: int) -> Row:
     cached = min(common_prefix(evaluated(llm), tokens), len(tokens) - 1)
     started = time.perf_counter()
     first, chunks = 0.0, 0
@@ -123,7 +124,7 @@ async def bench(
 
     models = {name: load(name) for name in engines}
     threads = models["ours"].n_threads
-    llm = llama_cpp.Llama(str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    llm, _ = load_llama(path, settings.model_copy(update={"n_threads": threads}), name="raw")
     results: dict[tuple[str, str], list[Row]] = {}
     tools = await kanboard_tools()
     try:

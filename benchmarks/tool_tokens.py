@@ -8,7 +8,8 @@ calls neither) behind one `Toolbox`, tools prefixed `server__tool` as the agent 
 cost of a set of tools is the tokens of the rendered prompt (the default system prompt and one
 question, through the model's own chat template) with the tools, minus the same prompt without
 tools; per tool, what removing that one tool saves. Also printed: the `homelab-agent tools`
-estimate (`agent.tokens.estimate_tokens` of the JSON). Only the vocabulary is loaded, not the weights.
+estimate (`agent.tokens.estimate_tokens` of the JSON). Only the tokenizer is used: the weights are
+mapped by the llama backend's loader, never run.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
-import llama_cpp
 
 from agent.messages import Message, ToolSpec
 from agent.models.chat_template import ChatTemplate
 from agent.models.hardware import read_gguf
+from agent.models.llama.loading import load_llama
+from agent.models.settings import LlamaSettings
 from agent.system_prompt import default_system_prompt
 from agent.tokens import estimate_tokens
 from agent.toolsets.mcp import list_server_tools
@@ -48,7 +50,8 @@ class Counter:
 
     def __init__(self, path: Path) -> None:
         info = read_gguf(path)
-        self._vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+        # through the llama backend's loader (only it imports llama_cpp): weights mapped, never run
+        self._vocab, _ = load_llama(path, LlamaSettings(n_ctx=512, n_gpu_layers=0), name="tokenizer")
         self._template = ChatTemplate(info.chat_template, architecture=info.architecture)
         self._messages = [Message.system(default_system_prompt()), Message.user(QUESTION)]
 

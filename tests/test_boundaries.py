@@ -1,5 +1,5 @@
 """The layers stay apart: the tool servers and the shared package import nothing of the agent, and
-only the llama.cpp backend imports llama_cpp.
+only the llama.cpp backend imports llama_cpp (the benchmarks too go through it).
 
 Each import runs in a fresh interpreter, so what one test imported cannot hide what another needs.
 """
@@ -39,11 +39,11 @@ def test_a_standalone_server_and_the_shared_package_import_nothing_of_the_agent(
     assert done.stdout.strip() == "", f"{module} imports {done.stdout.strip()}"
 
 
-def test_only_the_llama_package_imports_llama_cpp() -> None:
+def test_only_the_llama_package_imports_llama_cpp_not_even_a_benchmark() -> None:
     importing = re.compile(r"^\s*(import llama_cpp|from llama_cpp)", re.MULTILINE)
     found = [
         str(path.relative_to(ROOT))
-        for folder in ("agent", "tools", "homelab_common")
+        for folder in ("agent", "tools", "homelab_common", "benchmarks")
         for path in sorted((ROOT / folder).rglob("*.py"))
         if importing.search(path.read_text()) and "agent/models/llama/" not in path.as_posix()
     ]

@@ -10,6 +10,7 @@ from agent.models.scripted import ScriptedModel
 from benchmarks.kanboard_qa.questions import QUESTIONS, pick
 from benchmarks.kanboard_qa.runner import run_questions
 from benchmarks.kanboard_qa.servers import MISSING_DOCKER, SHIPPED_CONFIG, Servers, open_servers
+from tools.kanboard.settings import KanboardSettings
 from tools.kanboard_demo import demo_transport
 
 
@@ -52,3 +53,16 @@ async def test_a_run_records_which_servers_it_asked_through() -> None:
         model, pick(QUESTIONS, ids=["no-person"]), label="k", servers=Servers(mode="kanboard")
     )
     assert alone.config["servers"] == "kanboard" and alone.config["docker_host"] is None
+
+
+async def test_a_single_run_hands_its_kanboard_options_to_the_server_so_names_reach_the_schemas() -> None:
+    def person(model: ScriptedModel) -> dict[str, object]:
+        tools = {spec.name: spec for spec in model.requests[0].tools}
+        return dict(tools["kanboard__tasks_of"].parameters["properties"]["person"])
+
+    listed, default = ScriptedModel(script=["I do not know."]), ScriptedModel(script=["I do not know."])
+    question = pick(QUESTIONS, ids=["no-person"])
+    await run_questions(listed, question, label="list", kanboard=KanboardSettings(names="list"))
+    await run_questions(default, question, label="default")
+    assert "Alice Chen" in str(person(listed).get("description", ""))
+    assert "description" not in person(default)
