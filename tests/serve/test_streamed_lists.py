@@ -62,7 +62,7 @@ async def test_the_stream_carries_the_models_lead_then_the_tools_list_as_given()
         [ToolCall(name="notes__list_notes", arguments={}), "Here are the notes:\n- backup: retyped"],
         stream_chunk=4,
     )
-    pieces = await _stream(model, "Which notes say when backups run?")
+    pieces = await _stream(model, "What do my notes say?")
     assert "".join(pieces) == "Here are the notes:\n" + NOTES
     assert pieces[-1] == ":\n" + NOTES  # the list arrives whole, right after the lead
     assert len(pieces) > 2  # the lead itself streamed as it was written
