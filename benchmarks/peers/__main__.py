@@ -50,13 +50,13 @@ from agent.system_prompt import fill_prompt, read_prompt
 from benchmarks.kanboard_qa.__main__ import build, cold_reset, model_settings, prefix_states
 from benchmarks.kanboard_qa.questions import Question, pick
 from benchmarks.kanboard_qa.report import write_report
-from benchmarks.kanboard_qa.runner import Results
 from benchmarks.kanboard_qa.suites import Suite, suites
 from benchmarks.peers import report
 from benchmarks.peers.findings import Finding, app_token_refused
 from benchmarks.peers.processes import BoardServer, LlamaServer, llama_server, which
 from benchmarks.peers.run import PeerOutcome, ask_side_by_side
-from benchmarks.peers.stacks import OurStack, Stack, Unstarted, model_file
+from benchmarks.peers.stacks import OurStack, Unstarted, model_file
+from benchmarks.runner import Results, Stack
 from homelab_common.logs import configure_logging
 from tools.kanboard_demo import DEMO_TOKEN
 
