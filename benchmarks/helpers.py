@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:  # the helpers import only the standard library: Open WebUI's venv runs them too
+    import psutil
 
-if TYPE_CHECKING:
     from benchmarks.runner import Outcome
 
 __all__ = ["Tally", "free_port", "progress", "slug", "tree_rss"]
@@ -39,6 +39,8 @@ def tree_rss(proc: psutil.Process, seen: set[int] | None = None, marked: str = "
     With `seen`, the pids of the children whose command line contains `marked` are added to it
     (the MCP server processes a soak counts).
     """
+    import psutil
+
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:

@@ -17,7 +17,6 @@ import resource
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -37,6 +36,7 @@ from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from benchmarks.helpers import Tally
 from homelab_common.logs import configure_logging
 
 TOKEN = "benchmark-token-0123456789"
@@ -57,17 +57,6 @@ def _script(messages: list[Message], tools: list[ToolSpec]) -> Turn:
     if latest(messages).role == "user":
         return ToolCall(name="box__uptime")
     return f"The box is {latest(messages).content}."
-
-
-@dataclass
-class Tally:
-    """What the clients saw."""
-
-    answered: int = 0
-    lost: int = 0
-    rejected: int = 0  # 429 responses (each retried)
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 async def _one(http: httpx.AsyncClient, question: str, stream: bool, tally: Tally) -> None:
@@ -98,19 +87,17 @@ async def _one(http: httpx.AsyncClient, question: str, stream: bool, tally: Tall
                     and "up 41 days" in response.json()["choices"][0]["message"]["content"]
                 )
         except (httpx.HTTPError, KeyError, ValueError, IndexError) as exc:
-            tally.lost += 1
-            tally.errors.append(f"{type(exc).__name__}: {exc}")
+            tally.lost.append(f"{type(exc).__name__}: {exc}")
             return
         if response.status_code == 429:
-            tally.rejected += 1
+            tally.retried_429 += 1
             await anyio.sleep(float(response.headers.get("retry-after", "1")))
             continue
         if ok:
             tally.answered += 1
             tally.latencies.append(time.perf_counter() - started)
         else:
-            tally.lost += 1
-            tally.errors.append(f"HTTP {response.status_code}")
+            tally.lost.append(f"HTTP {response.status_code}")
         return
 
 
@@ -161,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"serve_load: {args.clients} clients x {args.questions} questions = {total} (half streaming)")
     print(f"  server: concurrency {args.concurrency}, queue_size {args.queue_size}, ", end="")
     print(f"model delay {args.delay}s x 2 turns")
-    print(f"  answered {tally.answered}  lost {tally.lost}  429s {tally.rejected} (each retried)")
+    print(f"  answered {tally.answered}  lost {len(tally.lost)}  429s {tally.retried_429} (each retried)")
     if lat:
         print(f"  latency p50 {p(0.5):.3f}s  p99 {p(0.99):.3f}s  max {lat[-1]:.3f}s", end="")
         print(f"  mean {statistics.mean(lat):.3f}s")
@@ -171,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
         (line for line in metrics.splitlines() if line.startswith("homelab_agent_rejected_total")), ""
     )
     print(f"  server metrics: {queue_line}")
-    for error in tally.errors[:5]:
+    for error in tally.lost[:5]:
         print(f"  error: {error}")
 
 

@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -38,6 +36,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.helpers import Tally, tree_rss  # noqa: E402 (run as a script: after the sys.path line)
 
 TOKEN = "soak-benchmark-token-0123456789abcdef"
 CHAT = "/v1/chat/completions"
@@ -96,21 +96,6 @@ def serve(args: argparse.Namespace) -> None:
 
 
 # --- the clients (this process) ---------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    """What the clients saw."""
-
-    asked: int = 0  # normal questions started
-    answered: int = 0
-    lost: list[str] = field(default_factory=list)  # normal questions that got no answer, and why
-    retried_429: int = 0
-    bad_sent: Counter[str] = field(default_factory=Counter)
-    bad_refused: Counter[str] = field(default_factory=Counter)
-    bad_let_through: list[str] = field(default_factory=list)
-    cancelled: int = 0
-    latencies: list[float] = field(default_factory=list)
 
 
 def _question(n: int, stream: bool) -> dict[str, object]:
@@ -193,22 +178,6 @@ async def _cancel(http: httpx.AsyncClient, n: int, tally: Tally) -> None:
     tally.cancelled += 1
 
 
-def _tree_rss(proc: psutil.Process, seen: set[int]) -> int:
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-            if p.pid != proc.pid and "homelab-agent-kanboard" in " ".join(p.cmdline()):
-                seen.add(p.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def start_server() -> tuple[subprocess.Popen[bytes], Path]:
     """The server child process (on the demo board), and the file it writes its port to."""
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
@@ -236,7 +205,7 @@ async def soak(args: argparse.Namespace, child: subprocess.Popen[bytes], port_fi
     async def sample() -> None:
         while True:
             now: set[int] = set()
-            rss.append(_tree_rss(server, now))
+            rss.append(tree_rss(server, now, marked="homelab-agent-kanboard"))
             mcp_pids.update(now)
             max_mcp[0] = max(max_mcp[0], len(now))
             await anyio.sleep(0.2)
