@@ -7,6 +7,7 @@ runs a model, starts a server or scores an answer.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import re
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # the helpers import only the standard library: Open WebUI's 
 
     from benchmarks.runner import Outcome
 
-__all__ = ["Tally", "free_port", "progress", "slug", "tree_rss"]
+__all__ = ["Tally", "free_port", "load_options", "progress", "slug", "tree_rss"]
 
 
 def free_port() -> int:
@@ -67,6 +68,15 @@ class Tally:
     bad_refused: Counter[str] = field(default_factory=Counter)
     bad_let_through: list[str] = field(default_factory=list)
     cancelled: int = 0  # streams dropped after their first event
+
+
+def load_options(parser: argparse.ArgumentParser, *, delay: float) -> None:
+    """The options of a load run on a server with a scripted model: clients, the model's delay, and
+    the server's concurrency and queue size."""
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--delay", type=float, default=delay, help="seconds per scripted model turn")
+    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
+    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
 
 
 def slug(label: str) -> str:

@@ -36,7 +36,7 @@ from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
-from benchmarks.helpers import Tally
+from benchmarks.helpers import Tally, load_options
 from homelab_common.logs import configure_logging
 
 TOKEN = "benchmark-token-0123456789"
@@ -166,11 +166,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=64)
+    load_options(parser, delay=0.01)
     parser.add_argument("--questions", type=int, default=4)
-    parser.add_argument("--delay", type=float, default=0.01, help="seconds per scripted model turn")
-    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
-    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
     parser.add_argument("--timeout", type=float, default=120.0, help="client timeout per request, seconds")
     parser.add_argument("--log-level", default="warning")
     arguments = parser.parse_args()

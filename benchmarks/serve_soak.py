@@ -37,7 +37,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.helpers import Tally, tree_rss  # noqa: E402 (run as a script: after the sys.path line)
+from benchmarks.helpers import Tally, load_options, tree_rss  # noqa: E402 (run as a script: after the sys.path line)
 
 TOKEN = "soak-benchmark-token-0123456789abcdef"
 CHAT = "/v1/chat/completions"
@@ -296,11 +296,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=64)
+    load_options(parser, delay=0.02)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--delay", type=float, default=0.02, help="seconds per scripted model turn")
-    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
-    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
     parser.add_argument("--big", type=int, default=4 * 2**20, help="bytes of an oversized body")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", default="", help=argparse.SUPPRESS)
