@@ -1,5 +1,5 @@
-"""Small helpers the benchmark scripts share: a free port, a process tree's memory, what clients saw,
-file names from labels, and the progress line of a question runner.
+"""Small helpers the benchmark scripts share: a free port, a process tree's memory, file names from
+labels, and the progress line of a question runner (what load clients share is in `load`).
 
 Each is written once here; the scripts keep what they measure and how they print it. Nothing here
 runs a model, starts a server or scores an answer.
@@ -7,15 +7,12 @@ runs a model, starts a server or scores an answer.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import re
 import socket
 import sys
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +21,7 @@ if TYPE_CHECKING:  # the helpers import only the standard library: Open WebUI's 
 
     from benchmarks.runner import Outcome
 
-__all__ = ["Tally", "free_port", "load_options", "progress", "slug", "tree_rss"]
+__all__ = ["free_port", "progress", "slug", "tree_rss"]
 
 
 def free_port() -> int:
@@ -53,30 +50,6 @@ def tree_rss(proc: psutil.Process, seen: set[int] | None = None, marked: str = "
             if seen is not None and p.pid != proc.pid and marked in " ".join(p.cmdline()):
                 seen.add(p.pid)
     return total
-
-
-@dataclass
-class Tally:
-    """What the clients of a load run saw."""
-
-    asked: int = 0  # normal questions started
-    answered: int = 0
-    lost: list[str] = field(default_factory=list)  # normal questions that got no answer, and why
-    retried_429: int = 0
-    latencies: list[float] = field(default_factory=list)  # seconds per answer, 429 retries included
-    bad_sent: Counter[str] = field(default_factory=Counter)  # bad requests (a soak), by kind
-    bad_refused: Counter[str] = field(default_factory=Counter)
-    bad_let_through: list[str] = field(default_factory=list)
-    cancelled: int = 0  # streams dropped after their first event
-
-
-def load_options(parser: argparse.ArgumentParser, *, delay: float) -> None:
-    """The options of a load run on a server with a scripted model: clients, the model's delay, and
-    the server's concurrency and queue size."""
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--delay", type=float, default=delay, help="seconds per scripted model turn")
-    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
-    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
 
 
 def slug(label: str) -> str:

@@ -12,7 +12,6 @@ to answer, retries included. Peak RSS is this whole process (server and clients)
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
@@ -36,7 +35,7 @@ from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
-from benchmarks.helpers import Tally, load_options
+from benchmarks.load import Tally, ask_until_answered, load_options
 from homelab_common.logs import configure_logging
 
 TOKEN = "benchmark-token-0123456789"
@@ -57,48 +56,6 @@ def _script(messages: list[Message], tools: list[ToolSpec]) -> Turn:
     if latest(messages).role == "user":
         return ToolCall(name="box__uptime")
     return f"The box is {latest(messages).content}."
-
-
-async def _one(http: httpx.AsyncClient, question: str, stream: bool, tally: Tally) -> None:
-    body = {"model": "homelab-agent", "messages": [{"role": "user", "content": question}], "stream": stream}
-    started = time.perf_counter()
-    while True:
-        try:
-            if stream:
-                async with http.stream("POST", "/v1/chat/completions", json=body) as response:
-                    if response.status_code == 429:
-                        await response.aread()
-                    else:
-                        lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
-                        text = "".join(
-                            json.loads(line[6:])["choices"][0]["delta"].get("content", "")
-                            for line in lines[:-1]
-                            if "choices" in line
-                        )
-                        ok = (
-                            response.status_code == 200
-                            and lines[-1] == "data: [DONE]"
-                            and "up 41 days" in text
-                        )
-            else:
-                response = await http.post("/v1/chat/completions", json=body)
-                ok = (
-                    response.status_code == 200
-                    and "up 41 days" in response.json()["choices"][0]["message"]["content"]
-                )
-        except (httpx.HTTPError, KeyError, ValueError, IndexError) as exc:
-            tally.lost.append(f"{type(exc).__name__}: {exc}")
-            return
-        if response.status_code == 429:
-            tally.retried_429 += 1
-            await anyio.sleep(float(response.headers.get("retry-after", "1")))
-            continue
-        if ok:
-            tally.answered += 1
-            tally.latencies.append(time.perf_counter() - started)
-        else:
-            tally.lost.append(f"HTTP {response.status_code}")
-        return
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -126,9 +83,13 @@ async def main(args: argparse.Namespace) -> None:
 
             async def client(c: int) -> None:
                 for q in range(args.questions):
-                    await _one(
-                        http, f"client {c} question {q}: is the box up?", stream=c % 2 == 1, tally=tally
-                    )
+                    question = f"client {c} question {q}: is the box up?"
+                    body = {
+                        "model": "homelab-agent",
+                        "messages": [{"role": "user", "content": question}],
+                        "stream": c % 2 == 1,
+                    }
+                    await ask_until_answered(http, body, "up 41 days", tally)
 
             async with anyio.create_task_group() as tg:
                 for c in range(args.clients):

@@ -37,10 +37,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.helpers import Tally, load_options, tree_rss  # noqa: E402 (run as a script: after the sys.path line)
+from benchmarks.helpers import tree_rss  # noqa: E402 (run as a script: after the sys.path line)
+from benchmarks.load import CHAT, Tally, ask_until_answered, load_options  # noqa: E402
 
 TOKEN = "soak-benchmark-token-0123456789abcdef"
-CHAT = "/v1/chat/completions"
 MIX = {"question": 0.55, "oversized": 0.15, "cross_site": 0.15, "cancel": 0.15}
 
 
@@ -103,39 +103,10 @@ def _question(n: int, stream: bool) -> dict[str, object]:
 
 
 async def _ask(http: httpx.AsyncClient, n: int, tally: Tally) -> None:
-    stream = n % 2 == 1
-    tally.asked += 1
-    started = time.perf_counter()
-    while True:
-        try:
-            if stream:
-                async with http.stream("POST", CHAT, json=_question(n, stream)) as response:
-                    status = response.status_code
-                    lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
-                    retry = response.headers.get("retry-after", "1")
-                    text = "".join(
-                        json.loads(line[6:])["choices"][0]["delta"].get("content", "")
-                        for line in lines[:-1]
-                        if '"choices": [{' in line
-                    )
-                    ok = status == 200 and lines[-1:] == ["data: [DONE]"] and "The board has" in text
-            else:
-                response = await http.post(CHAT, json=_question(n, stream))
-                status, retry = response.status_code, response.headers.get("retry-after", "1")
-                ok = status == 200 and "The board has" in response.json()["choices"][0]["message"]["content"]
-        except (httpx.HTTPError, KeyError, ValueError, IndexError) as exc:
-            tally.lost.append(f"{type(exc).__name__}: {exc}")
-            return
-        if status == 429:
-            tally.retried_429 += 1
-            await anyio.sleep(min(float(retry), 2.0) * random.uniform(0.5, 1.0))
-            continue
-        if ok:
-            tally.answered += 1
-            tally.latencies.append(time.perf_counter() - started)
-        else:
-            tally.lost.append(f"HTTP {status}")
-        return
+    def jittered(retry_after: float) -> float:
+        return min(retry_after, 2.0) * random.uniform(0.5, 1.0)
+
+    await ask_until_answered(http, _question(n, n % 2 == 1), "The board has", tally, wait=jittered)
 
 
 async def _bad(http: httpx.AsyncClient, kind: str, big: int, port: int, tally: Tally) -> None:
