@@ -22,7 +22,6 @@ This module measures; it asserts nothing. Timings depend on the machine and its 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import threading
@@ -41,11 +40,12 @@ from agent.messages import Message
 from agent.models.base import Model
 from agent.models.factory import build_model
 from agent.models.settings import LlamaSettings, OpenAISettings
+from benchmarks.helpers import free_port, progress
 from benchmarks.kanboard_qa.questions import pick
 from benchmarks.kanboard_qa.report import summarise
-from benchmarks.kanboard_qa.runner import Contender, Results, run_side_by_side
+from benchmarks.kanboard_qa.runner import Contender, run_side_by_side
 from benchmarks.kanboard_qa.suites import suites
-from benchmarks.peers.processes import free_port
+from benchmarks.runner import Results
 from homelab_common.logs import configure_logging
 
 N_CTX = 8192  # the in-process default (LlamaSettings.n_ctx)
@@ -130,16 +130,12 @@ async def _ask(contenders: list[Contender], args: argparse.Namespace, out: Path)
     for suite in suites(args.board):
         questions = pick(suite.questions, subset=args.subset)
 
-        def show(label: str, outcome: Any) -> None:
-            with (out / "outcomes.jsonl").open("a") as f:  # a run cut short still leaves its answers
-                f.write(json.dumps({"label": label, **outcome.model_dump()}) + "\n")
-            mark = ("ok " if outcome.correct else "BAD") + (" " if outcome.valid_calls else "!")
-            print(f"{mark} {label:10s} {outcome.id:22s} {outcome.latency_s:6.1f}s steps {outcome.steps} "
-                  f"in {outcome.input_tokens} cached {outcome.cached_tokens} {outcome.error or ''}",
-                  file=sys.stderr, flush=True)  # fmt: skip
-
         results = await run_side_by_side(
-            contenders, questions, agent_settings=settings, suite=suite, on_outcome=show
+            contenders,
+            questions,
+            agent_settings=settings,
+            suite=suite,
+            on_outcome=progress(out / "outcomes.jsonl"),  # a run cut short still leaves its answers
         )
         for r in results:
             (out / f"{r.label}-{suite.name}.json").write_text(r.model_dump_json(indent=1))

@@ -12,12 +12,10 @@ to answer, retries included. Peak RSS is this whole process (server and clients)
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -37,6 +35,7 @@ from agent.serve.http import http_server
 from agent.serve.service import Service
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
+from benchmarks.load import Tally, ask_until_answered, load_options
 from homelab_common.logs import configure_logging
 
 TOKEN = "benchmark-token-0123456789"
@@ -57,61 +56,6 @@ def _script(messages: list[Message], tools: list[ToolSpec]) -> Turn:
     if latest(messages).role == "user":
         return ToolCall(name="box__uptime")
     return f"The box is {latest(messages).content}."
-
-
-@dataclass
-class Tally:
-    """What the clients saw."""
-
-    answered: int = 0
-    lost: int = 0
-    rejected: int = 0  # 429 responses (each retried)
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-async def _one(http: httpx.AsyncClient, question: str, stream: bool, tally: Tally) -> None:
-    body = {"model": "homelab-agent", "messages": [{"role": "user", "content": question}], "stream": stream}
-    started = time.perf_counter()
-    while True:
-        try:
-            if stream:
-                async with http.stream("POST", "/v1/chat/completions", json=body) as response:
-                    if response.status_code == 429:
-                        await response.aread()
-                    else:
-                        lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
-                        text = "".join(
-                            json.loads(line[6:])["choices"][0]["delta"].get("content", "")
-                            for line in lines[:-1]
-                            if "choices" in line
-                        )
-                        ok = (
-                            response.status_code == 200
-                            and lines[-1] == "data: [DONE]"
-                            and "up 41 days" in text
-                        )
-            else:
-                response = await http.post("/v1/chat/completions", json=body)
-                ok = (
-                    response.status_code == 200
-                    and "up 41 days" in response.json()["choices"][0]["message"]["content"]
-                )
-        except (httpx.HTTPError, KeyError, ValueError, IndexError) as exc:
-            tally.lost += 1
-            tally.errors.append(f"{type(exc).__name__}: {exc}")
-            return
-        if response.status_code == 429:
-            tally.rejected += 1
-            await anyio.sleep(float(response.headers.get("retry-after", "1")))
-            continue
-        if ok:
-            tally.answered += 1
-            tally.latencies.append(time.perf_counter() - started)
-        else:
-            tally.lost += 1
-            tally.errors.append(f"HTTP {response.status_code}")
-        return
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -139,9 +83,13 @@ async def main(args: argparse.Namespace) -> None:
 
             async def client(c: int) -> None:
                 for q in range(args.questions):
-                    await _one(
-                        http, f"client {c} question {q}: is the box up?", stream=c % 2 == 1, tally=tally
-                    )
+                    question = f"client {c} question {q}: is the box up?"
+                    body = {
+                        "model": "homelab-agent",
+                        "messages": [{"role": "user", "content": question}],
+                        "stream": c % 2 == 1,
+                    }
+                    await ask_until_answered(http, body, "up 41 days", tally)
 
             async with anyio.create_task_group() as tg:
                 for c in range(args.clients):
@@ -161,7 +109,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"serve_load: {args.clients} clients x {args.questions} questions = {total} (half streaming)")
     print(f"  server: concurrency {args.concurrency}, queue_size {args.queue_size}, ", end="")
     print(f"model delay {args.delay}s x 2 turns")
-    print(f"  answered {tally.answered}  lost {tally.lost}  429s {tally.rejected} (each retried)")
+    print(f"  answered {tally.answered}  lost {len(tally.lost)}  429s {tally.retried_429} (each retried)")
     if lat:
         print(f"  latency p50 {p(0.5):.3f}s  p99 {p(0.99):.3f}s  max {lat[-1]:.3f}s", end="")
         print(f"  mean {statistics.mean(lat):.3f}s")
@@ -171,7 +119,7 @@ async def main(args: argparse.Namespace) -> None:
         (line for line in metrics.splitlines() if line.startswith("homelab_agent_rejected_total")), ""
     )
     print(f"  server metrics: {queue_line}")
-    for error in tally.errors[:5]:
+    for error in tally.lost[:5]:
         print(f"  error: {error}")
 
 
@@ -179,11 +127,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=64)
+    load_options(parser, delay=0.01)
     parser.add_argument("--questions", type=int, default=4)
-    parser.add_argument("--delay", type=float, default=0.01, help="seconds per scripted model turn")
-    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
-    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
     parser.add_argument("--timeout", type=float, default=120.0, help="client timeout per request, seconds")
     parser.add_argument("--log-level", default="warning")
     arguments = parser.parse_args()

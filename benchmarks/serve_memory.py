@@ -16,7 +16,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,10 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.helpers import free_port, tree_rss  # noqa: E402 (run as a script: after the sys.path line)
+
 QUESTIONS = (
     "What is overdue in the Homelab project?",
     "What is Alice Chen working on?",
@@ -60,20 +63,6 @@ env = {{ KANBOARD_URL = "" }}
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
-
-
 def _wait_ready(client: httpx.Client, url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     """Until /healthz answers 200; the server's own output if it exits or never gets there."""
     deadline = time.monotonic() + 300
@@ -97,7 +86,7 @@ def main() -> int:
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="serve-memory-") as tmp:
-        port, states = _free_port(), Path(tmp) / "prefix-states"
+        port, states = free_port(), Path(tmp) / "prefix-states"
         config = Path(tmp) / "homelab-agent.toml"
         config.write_text(
             CONFIG.format(
@@ -120,7 +109,7 @@ def main() -> int:
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss(proc))
+                peak[0] = max(peak[0], tree_rss(proc))
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)

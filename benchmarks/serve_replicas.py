@@ -49,6 +49,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.helpers import free_port  # noqa: E402 (run as a script: after the sys.path line)
+
 TOKEN = "replicas-benchmark-token-0123456789abcdef"
 CHAT = "/v1/chat/completions"
 SLOW = "slow"  # a question with this word takes --slow seconds to answer
@@ -133,12 +135,6 @@ def replica(args: argparse.Namespace) -> None:
 
 
 # --- the stack (this process) -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, within: float = 30.0) -> None:

@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -39,8 +37,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.helpers import tree_rss  # noqa: E402 (run as a script: after the sys.path line)
+from benchmarks.load import CHAT, Tally, ask_until_answered, load_options  # noqa: E402
+
 TOKEN = "soak-benchmark-token-0123456789abcdef"
-CHAT = "/v1/chat/completions"
 MIX = {"question": 0.55, "oversized": 0.15, "cross_site": 0.15, "cancel": 0.15}
 
 
@@ -98,59 +98,15 @@ def serve(args: argparse.Namespace) -> None:
 # --- the clients (this process) ---------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    """What the clients saw."""
-
-    asked: int = 0  # normal questions started
-    answered: int = 0
-    lost: list[str] = field(default_factory=list)  # normal questions that got no answer, and why
-    retried_429: int = 0
-    bad_sent: Counter[str] = field(default_factory=Counter)
-    bad_refused: Counter[str] = field(default_factory=Counter)
-    bad_let_through: list[str] = field(default_factory=list)
-    cancelled: int = 0
-    latencies: list[float] = field(default_factory=list)
-
-
 def _question(n: int, stream: bool) -> dict[str, object]:
     return {"model": "homelab-agent", "stream": stream, "messages": [{"role": "user", "content": f"q{n}"}]}
 
 
 async def _ask(http: httpx.AsyncClient, n: int, tally: Tally) -> None:
-    stream = n % 2 == 1
-    tally.asked += 1
-    started = time.perf_counter()
-    while True:
-        try:
-            if stream:
-                async with http.stream("POST", CHAT, json=_question(n, stream)) as response:
-                    status = response.status_code
-                    lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
-                    retry = response.headers.get("retry-after", "1")
-                    text = "".join(
-                        json.loads(line[6:])["choices"][0]["delta"].get("content", "")
-                        for line in lines[:-1]
-                        if '"choices": [{' in line
-                    )
-                    ok = status == 200 and lines[-1:] == ["data: [DONE]"] and "The board has" in text
-            else:
-                response = await http.post(CHAT, json=_question(n, stream))
-                status, retry = response.status_code, response.headers.get("retry-after", "1")
-                ok = status == 200 and "The board has" in response.json()["choices"][0]["message"]["content"]
-        except (httpx.HTTPError, KeyError, ValueError, IndexError) as exc:
-            tally.lost.append(f"{type(exc).__name__}: {exc}")
-            return
-        if status == 429:
-            tally.retried_429 += 1
-            await anyio.sleep(min(float(retry), 2.0) * random.uniform(0.5, 1.0))
-            continue
-        if ok:
-            tally.answered += 1
-            tally.latencies.append(time.perf_counter() - started)
-        else:
-            tally.lost.append(f"HTTP {status}")
-        return
+    def jittered(retry_after: float) -> float:
+        return min(retry_after, 2.0) * random.uniform(0.5, 1.0)
+
+    await ask_until_answered(http, _question(n, n % 2 == 1), "The board has", tally, wait=jittered)
 
 
 async def _bad(http: httpx.AsyncClient, kind: str, big: int, port: int, tally: Tally) -> None:
@@ -193,22 +149,6 @@ async def _cancel(http: httpx.AsyncClient, n: int, tally: Tally) -> None:
     tally.cancelled += 1
 
 
-def _tree_rss(proc: psutil.Process, seen: set[int]) -> int:
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-            if p.pid != proc.pid and "homelab-agent-kanboard" in " ".join(p.cmdline()):
-                seen.add(p.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def start_server() -> tuple[subprocess.Popen[bytes], Path]:
     """The server child process (on the demo board), and the file it writes its port to."""
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
@@ -236,7 +176,7 @@ async def soak(args: argparse.Namespace, child: subprocess.Popen[bytes], port_fi
     async def sample() -> None:
         while True:
             now: set[int] = set()
-            rss.append(_tree_rss(server, now))
+            rss.append(tree_rss(server, now, marked="homelab-agent-kanboard"))
             mcp_pids.update(now)
             max_mcp[0] = max(max_mcp[0], len(now))
             await anyio.sleep(0.2)
@@ -327,11 +267,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", type=int, default=64)
+    load_options(parser, delay=0.02)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--delay", type=float, default=0.02, help="seconds per scripted model turn")
-    parser.add_argument("--concurrency", type=int, default=4, help="serve.concurrency")
-    parser.add_argument("--queue-size", type=int, default=16, help="serve.queue_size")
     parser.add_argument("--big", type=int, default=4 * 2**20, help="bytes of an oversized body")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", default="", help=argparse.SUPPRESS)

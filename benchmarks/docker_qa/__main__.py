@@ -15,8 +15,6 @@ must be a scratch one: the stack's containers are created and removed there.
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 from pathlib import Path
 
 import anyio
@@ -25,19 +23,11 @@ from agent.config import AgentSettings
 from agent.models.factory import build_model
 from agent.models.settings import LlamaSettings
 from benchmarks.docker_qa.questions import QUESTIONS, pick
-from benchmarks.docker_qa.runner import Outcome, Results, run_questions
+from benchmarks.docker_qa.runner import run_questions
+from benchmarks.helpers import progress, slug
+from benchmarks.runner import Results
 from homelab_common.logs import configure_logging
 from tests.support.docker_stack import build_stack, engine_host, remove_stack
-
-
-def _show(outcome: Outcome) -> None:
-    mark = "ok " if outcome.correct else "BAD"
-    answer = " ".join(outcome.answer.split())[:100] or (outcome.error or "")
-    print(
-        f"{mark} {outcome.id:20s} {outcome.latency_s:6.1f}s {','.join(outcome.tools)[:60]:60s} {answer}",
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 def summary(results: Results) -> str:
@@ -100,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                     "max_tokens": args.max_tokens,
                     "max_steps": args.max_steps,
                 },
-                on_outcome=_show,
+                on_outcome=progress(),
             )
         finally:
             await model.aclose()
@@ -108,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = anyio.run(run)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / (re.sub(r"[^a-zA-Z0-9.+-]+", "-", label).strip("-") + ".json")
+    path = args.out / f"{slug(label)}.json"
     path.write_text(results.model_dump_json(indent=1))
     print(f"{summary(results)} -> {path}")
     return 0

@@ -2,14 +2,15 @@
 
 Run it with `python -m benchmarks.kanboard_qa` (see `__main__`). The pieces: `board` snapshots the
 board, `questions` holds the questions and their truth, `scoring` scores an answer, `runner` runs a
-configuration, `report` compares configurations.
+configuration (through the shared `benchmarks.runner`), `report` compares configurations.
 """
 
 from benchmarks.kanboard_qa.board import Board, snapshot
 from benchmarks.kanboard_qa.questions import QUESTIONS, SMOKE, Question, pick
 from benchmarks.kanboard_qa.report import Summary, markdown, summarise, write_report
-from benchmarks.kanboard_qa.runner import Outcome, Results, run_questions
+from benchmarks.kanboard_qa.runner import run_questions
 from benchmarks.kanboard_qa.scoring import Fact, Score, Truth, score_answer
+from benchmarks.runner import Outcome, Results
 
 __all__ = [
     "QUESTIONS",

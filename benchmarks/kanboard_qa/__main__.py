@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +43,13 @@ from agent.models.prefix_states import PrefixStates
 from agent.models.settings import LlamaSettings, ModelSettings
 from agent.policy import Policy
 from agent.router import Router
-from benchmarks.kanboard_qa.questions import Question, pick
+from benchmarks.helpers import progress, slug
+from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.report import load, router_verdict, summarise, write_report
-from benchmarks.kanboard_qa.runner import (
-    Contender,
-    Outcome,
-    Reset,
-    Results,
-    rescore,
-    run_questions,
-    run_side_by_side,
-)
+from benchmarks.kanboard_qa.runner import Contender, rescore, run_questions, run_side_by_side
 from benchmarks.kanboard_qa.servers import MISSING_DOCKER, Servers
-from benchmarks.kanboard_qa.suites import Suite, suites
+from benchmarks.kanboard_qa.suites import Suite, check_ids, chosen, suites
+from benchmarks.runner import Reset, Results
 from homelab_common.logs import configure_logging
 from tools.kanboard.settings import KanboardSettings
 
@@ -143,23 +137,6 @@ def _label(args: argparse.Namespace) -> str:
     return f"{base}{constrained}{'' if args.warm else ' cold'}{alone}"
 
 
-def _slug(label: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9.+-]+", "-", label).strip("-")
-
-
-def _progress(partial: Path) -> Callable[[Outcome], None]:
-    """Print each outcome, and append it to `partial` so a run cut short still leaves its answers."""
-
-    def show(outcome: Outcome) -> None:
-        mark = "ok " if outcome.correct else "BAD"
-        answer = " ".join(outcome.answer.split())[:90]
-        print(f"{mark} {outcome.id:20s} {outcome.latency_s:6.1f}s  {answer}", file=sys.stderr, flush=True)
-        with partial.open("a") as f:
-            f.write(outcome.model_dump_json() + "\n")
-
-    return show
-
-
 def _run(args: argparse.Namespace) -> int:
     config, make = _builder(args)
     if args.router:
@@ -202,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             for suite in suites(args.board):
                 questions = _questions(args, suite)
-                partial = out / f"{_slug(label)}-{suite.name}.partial.jsonl"
+                partial = out / f"{slug(label)}-{suite.name}.partial.jsonl"
                 partial.write_text("")
                 results = await run_questions(
                     model,
@@ -211,13 +188,13 @@ def _run(args: argparse.Namespace) -> int:
                     config={**described, "questions": [q.id for q in questions]},
                     agent_settings=settings,
                     reset=None if args.warm else cold_reset(built),
-                    on_outcome=_progress(partial),
+                    on_outcome=progress(partial),
                     suite=suite,
                     kanboard=_kanboard(args),
                     servers=_servers(args),
                 )
                 partial.unlink()
-                path = out / f"{_slug(label)}-{suite.name}.json"
+                path = out / f"{slug(label)}-{suite.name}.json"
                 path.write_text(results.model_dump_json(indent=1))
                 runs.append(results)
                 s = summarise(results)
@@ -230,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
                 await m.aclose()
 
     anyio.run(ask_all)
-    md, png = write_report(runs, out, _slug(label))
+    md, png = write_report(runs, out, slug(label))
     print(f"report: {md}, {png}")
     return 0
 
@@ -274,41 +251,8 @@ def _compare(argv: list[str]) -> int:
             {**described, "configuration": "router", "router_settings": routing.model_dump()},
         ),
     ]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs: list[list[Results]] = []
-
-    async def ask_all() -> None:
-        try:
-            for suite in suites(args.board):
-                partial = out / f"{args.name}-{suite.name}.partial.jsonl"
-                partial.write_text("")
-                questions = _questions(args, suite)
-                both = await run_side_by_side(
-                    [
-                        Contender(
-                            c.label, c.model, c.reset, {**c.config, "questions": [q.id for q in questions]}
-                        )
-                        for c in contenders
-                    ],
-                    questions,
-                    agent_settings=_agent_settings(args, config),
-                    on_outcome=_labelled(_progress(partial)),
-                    suite=suite,
-                    kanboard=_kanboard(args),
-                    servers=_servers(args),
-                )
-                partial.unlink()
-                for results in both:
-                    name = f"{args.name}-{_slug(results.label)}-{suite.name}.json"
-                    (out / name).write_text(results.model_dump_json(indent=1))
-                runs.append(both)
-        finally:
-            for m in (alone, small, large):
-                await m.aclose()
-
-    anyio.run(ask_all)
-    md, _ = write_report([r for both in runs for r in both], out, args.name)
+    runs = _side_by_side(args, contenders, _agent_settings(args, config), closing=[alone, small, large])
+    md = Path(args.out) / f"{args.name}.md"
     verdicts = [f"- {both[0].board}: {router_verdict(both[0], both[1])}" for both in runs]
     md.write_text(md.read_text() + "\n## Router target\n\n" + "\n".join(verdicts) + "\n")
     print(md.read_text())
@@ -339,9 +283,24 @@ def _ablate(argv: list[str]) -> int:
         )
         for value in values
     ]
+    models = [c.model for c in contenders if not isinstance(c.model, Policy)]
+    _side_by_side(args, contenders, base, closing=models)
+    print((Path(args.out) / f"{args.name}.md").read_text())
+    return 0
+
+
+def _side_by_side(
+    args: argparse.Namespace,
+    contenders: list[Contender],
+    settings: AgentSettings,
+    *,
+    closing: Sequence[Model],
+) -> list[list[Results]]:
+    """`contenders` question by question on every board (`compare`, `ablate`): one result file per
+    contender and board, and the combined report NAME.md; the runs, by board. Closes `closing`."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs: list[Results] = []
+    runs: list[list[Results]] = []
 
     async def ask_all() -> None:
         try:
@@ -349,31 +308,28 @@ def _ablate(argv: list[str]) -> int:
                 partial = out / f"{args.name}-{suite.name}.partial.jsonl"
                 partial.write_text("")
                 questions = _questions(args, suite)
-                runs.extend(
-                    await run_side_by_side(
-                        contenders,
-                        questions,
-                        agent_settings=base,
-                        on_outcome=_labelled(_progress(partial)),
-                        suite=suite,
-                        kanboard=_kanboard(args),
-                        servers=_servers(args),
-                    )
+                asked = [q.id for q in questions]
+                board = await run_side_by_side(
+                    [replace(c, config={**c.config, "questions": asked}) for c in contenders],
+                    questions,
+                    agent_settings=settings,
+                    on_outcome=progress(partial),
+                    suite=suite,
+                    kanboard=_kanboard(args),
+                    servers=_servers(args),
                 )
                 partial.unlink()
+                for results in board:
+                    name = f"{args.name}-{slug(results.label)}-{suite.name}.json"
+                    (out / name).write_text(results.model_dump_json(indent=1))
+                runs.append(board)
         finally:
-            for c in contenders:
-                if not isinstance(c.model, Policy):
-                    await c.model.aclose()
+            for m in closing:
+                await m.aclose()
 
     anyio.run(ask_all)
-    for results in runs:
-        (out / f"{args.name}-{_slug(results.label)}-{results.board}.json").write_text(
-            results.model_dump_json(indent=1)
-        )
-    md, _ = write_report(runs, out, args.name)
-    print(md.read_text())
-    return 0
+    write_report([r for board in runs for r in board], out, args.name)
+    return runs
 
 
 def _servers(args: argparse.Namespace) -> Servers:
@@ -384,15 +340,6 @@ def _servers(args: argparse.Namespace) -> Servers:
 def _kanboard(args: argparse.Namespace) -> KanboardSettings | None:
     """The Kanboard server's options for this run (--names), or None for its defaults."""
     return KanboardSettings(names=args.names) if args.names else None
-
-
-def _labelled(progress: Callable[[Outcome], None]) -> Callable[[str, Outcome], None]:
-    """Progress lines that say which contender answered."""
-
-    def show(label: str, outcome: Outcome) -> None:
-        progress(outcome.model_copy(update={"id": f"{outcome.id} [{label.split()[0]}]"}))
-
-    return show
 
 
 def _builder(args: argparse.Namespace) -> tuple[Config | None, Callable[[str], Model]]:
@@ -422,18 +369,9 @@ def _stem(spec: str) -> str:
 
 def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
     """The questions of `suite` this run asks: those of --questions on this board, else --subset."""
-    if not args.questions:
-        return pick(suite.questions, subset=args.subset, writes=args.writes)
-    wanted = args.questions.split(",")
-    unknown = set(wanted) - {q.id for each in suites("all") for q in each.questions}
-    if unknown:
-        raise SystemExit(f"unknown question ids: {', '.join(sorted(unknown))}")
-    here = {q.id for q in suite.questions}
-    return (
-        pick(suite.questions, ids=[i for i in wanted if i in here], writes=args.writes)
-        if here & set(wanted)
-        else []
-    )
+    ids = args.questions.split(",") if args.questions else []
+    check_ids(ids, writes=args.writes)
+    return chosen(suite, ids=ids, subset=args.subset, writes=args.writes)
 
 
 def _agent_settings(args: argparse.Namespace, config: Config | None) -> AgentSettings:

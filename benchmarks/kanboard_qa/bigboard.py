@@ -31,8 +31,12 @@ from benchmarks.kanboard_qa.questions import (
     person_fact,
     task_fact,
 )
+from benchmarks.kanboard_qa.questions import late_of as _late_of
+from benchmarks.kanboard_qa.questions import most_overdue as _most_overdue
+from benchmarks.kanboard_qa.questions import question as _q
+from benchmarks.kanboard_qa.questions import subtask_facts as _subtasks
+from benchmarks.kanboard_qa.questions import tagged as _tagged
 from benchmarks.kanboard_qa.scoring import Fact, Truth, number_fact
-from tools.kanboard.models import Task
 from tools.kanboard_demo import load_seed
 
 __all__ = ["QUESTIONS", "SEED", "seed"]
@@ -701,26 +705,6 @@ def seed() -> dict[str, Any]:
 
 
 # Questions --------------------------------------------------------------------------------------
-
-
-def _q(id: str, category: str, text: str, truth: Any, *tools: str) -> Question:
-    return Question(id=id, category=category, text=text, truth=truth, tools=tools)
-
-
-def _late_of(b: Board, username: str) -> list[Task]:
-    return [t for t in b.overdue() if t.owner_id == b.user(username).id]
-
-
-def _most_overdue(b: Board, project: str) -> Task:
-    return min(b.overdue(project), key=lambda t: t.date_due or b.now)
-
-
-def _subtasks(b: Board, words: str, done: bool) -> list[Fact]:
-    return [Fact.of(s.title) for s in b.subtasks[b.titled(words).id] if (s.status == 2) == done]
-
-
-def _tagged(b: Board, tag: str) -> list[Task]:
-    return [t for t in b.tasks if tag in b.tags[t.id]]
 
 
 def _members(b: Board, project: str) -> tuple[list[Fact], list[Fact]]:

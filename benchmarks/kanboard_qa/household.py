@@ -24,6 +24,11 @@ from benchmarks.kanboard_qa.questions import (
     person_fact,
     task_fact,
 )
+from benchmarks.kanboard_qa.questions import late_of as _late_of
+from benchmarks.kanboard_qa.questions import most_overdue as _most_overdue
+from benchmarks.kanboard_qa.questions import question as _q
+from benchmarks.kanboard_qa.questions import subtask_facts as _subtasks
+from benchmarks.kanboard_qa.questions import tagged as _tagged
 from benchmarks.kanboard_qa.scoring import Fact, Truth, number_fact
 
 __all__ = ["QUESTIONS", "seed"]
@@ -37,28 +42,8 @@ def seed() -> dict[str, Any]:
     return data
 
 
-def _q(id: str, category: str, text: str, truth: Any, *tools: str) -> Question:
-    return Question(id=id, category=category, text=text, truth=truth, tools=tools)
-
-
-def _tagged(b: Board, tag: str) -> list[Any]:
-    return [t for t in b.tasks if tag in b.tags[t.id]]
-
-
-def _late_of(b: Board, username: str) -> list[Any]:
-    return [t for t in b.overdue() if t.owner_id == b.user(username).id]
-
-
-def _most_overdue(b: Board) -> Any:
-    return min(b.overdue(), key=lambda t: t.date_due or b.now)
-
-
 def _top_priority(b: Board, project: str) -> Any:
     return max(b.open_tasks(project), key=lambda t: t.priority)
-
-
-def _subtasks(b: Board, words: str, done: bool) -> list[Fact]:
-    return [Fact.of(s.title) for s in b.subtasks[b.titled(words).id] if (s.status == 2) == done]
 
 
 QUESTIONS: list[Question] = [

@@ -23,10 +23,15 @@ __all__ = [
     "closed_fact",
     "dont_know",
     "due_fact",
+    "late_of",
+    "most_overdue",
     "only",
     "owner_fact",
     "person_fact",
     "pick",
+    "question",
+    "subtask_facts",
+    "tagged",
     "task_fact",
 ]
 
@@ -113,8 +118,24 @@ def closed_fact(b: Board, task: Task) -> Fact:
     return date_fact(b.local(task.date_completed).date(), b.today)
 
 
-def _most_overdue(b: Board) -> Task:
-    return min(b.overdue(), key=lambda t: t.date_due or b.now)
+def most_overdue(b: Board, project: str | None = None) -> Task:
+    """The task longest overdue (in `project`, or anywhere)."""
+    return min(b.overdue(project), key=lambda t: t.date_due or b.now)
+
+
+def late_of(b: Board, username: str) -> list[Task]:
+    """The overdue tasks `username` owns."""
+    return [t for t in b.overdue() if t.owner_id == b.user(username).id]
+
+
+def tagged(b: Board, tag: str) -> list[Task]:
+    """The tasks tagged `tag`."""
+    return [t for t in b.tasks if tag in b.tags[t.id]]
+
+
+def subtask_facts(b: Board, words: str, done: bool) -> list[Fact]:
+    """The done (or open) subtasks of the task titled with `words`."""
+    return [Fact.of(s.title) for s in b.subtasks[b.titled(words).id] if (s.status == 2) == done]
 
 
 def dont_know(b: Board) -> Truth:
@@ -124,8 +145,12 @@ def dont_know(b: Board) -> Truth:
 # Questions ----------------------------------------------------------------------------------------
 
 
-def _q(id: str, category: str, text: str, truth: Callable[[Board], Truth], *tools: str) -> Question:
+def question(id: str, category: str, text: str, truth: Callable[[Board], Truth], *tools: str) -> Question:
+    """A read question, with the tools that answer it."""
     return Question(id=id, category=category, text=text, truth=truth, tools=tools)
+
+
+_q = question  # short, for the list below
 
 
 QUESTIONS: list[Question] = [
@@ -445,8 +470,8 @@ QUESTIONS: list[Question] = [
         "What is the most overdue task, and who is it assigned to?",
         lambda b: Truth(
             required=[
-                task_fact(_most_overdue(b)),
-                owner_fact(b, _most_overdue(b)),
+                task_fact(most_overdue(b)),
+                owner_fact(b, most_overdue(b)),
             ]
         ),
         "overdue_tasks",

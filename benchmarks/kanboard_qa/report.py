@@ -14,9 +14,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from benchmarks.kanboard_qa.questions import CATEGORIES
-from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.kanboard_qa.scoring import percentile
 from benchmarks.kanboard_qa.suites import SUITES
+from benchmarks.runner import Outcome, Results
 
 __all__ = ["Summary", "load", "markdown", "plot", "plot_rows", "router_verdict", "summarise", "write_report"]
 

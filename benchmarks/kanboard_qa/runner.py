@@ -4,18 +4,16 @@ One `run_questions` call is one configuration: one answering `Model` (a local GG
 scripted model in tests); `run_side_by_side` runs several, question by question. Each asks through
 the servers the example config ships (Kanboard and Docker, in-process: `servers`) or, for
 comparison, the Kanboard server alone, over the suite's board, with the agent loop.
-For each question it snapshots the board, runs the agent, scores the answer and records latency
-split into prefill, decode, tool and other time. Building models
-from the command line lives in `__main__`; tables and plots in `report`.
+For each question it snapshots the board, asks the contender's `benchmarks.runner.AgentStack`
+(the runner scores the answer and records latency split into prefill, decode, tool and other time)
+and checks a write request's board afterwards. Building models from the command line lives in
+`__main__`; tables and plots in `report`.
 """
 
 from __future__ import annotations
 
-import inspect
 import platform
-import statistics
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,95 +21,24 @@ from typing import Any
 
 import anyio
 import httpx
-import structlog
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import SecretStr
 
 from agent.config import AgentSettings
-from agent.exceptions import RunError
-from agent.loop import Agent
-from agent.messages import Usage
 from agent.models.base import Model
 from agent.policy import Policy
 from agent.toolsets.base import Toolbox
 from agent.toolsets.mcp import MCPToolset
-from agent.trace import Route, RunResult, Step
 from benchmarks.kanboard_qa.board import snapshot
 from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.scoring import score_answer
 from benchmarks.kanboard_qa.servers import Servers, open_servers
 from benchmarks.kanboard_qa.suites import SUITES, Suite
+from benchmarks.runner import AgentStack, Outcome, Reset, Results, outcome, take_turns
 from tools.kanboard.server import build_server
 from tools.kanboard.settings import KanboardSettings
 from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL
 
-__all__ = [
-    "Contender",
-    "Outcome",
-    "demo_toolbox",
-    "Reset",
-    "Results",
-    "rescore",
-    "run_questions",
-    "run_side_by_side",
-]
-
-log = structlog.get_logger(__name__)
-
-Reset = Callable[[], Awaitable[None] | None]
-"""Clears the model's caches before a question (for `--warm off`)."""
-
-
-class Outcome(BaseModel):
-    """One question's answer, score and costs."""
-
-    id: str
-    category: str
-    question: str
-    answer: str = ""
-    error: str | None = None  # a run error (step limit, model crash): the answer counts as wrong
-    correct: bool = False
-    valid_calls: bool = True
-    missing: list[str] = Field(default_factory=list)
-    forbidden_found: list[str] = Field(default_factory=list)
-    invalid: list[str] = Field(default_factory=list)
-    write_problems: list[str] = Field(default_factory=list)
-    latency_s: float = 0.0
-    first_token_s: float | None = None  # until the answer's first text was ready to stream
-    prefill_s: float = 0.0
-    decode_s: float = 0.0
-    tool_s: float = 0.0
-    other_s: float = 0.0  # latency not in prefill, decode or tools: templating, parsing, routing
-    input_tokens: int = 0
-    cached_tokens: int = 0
-    output_tokens: int = 0
-    steps: int = 0
-    models: list[str] = Field(default_factory=list)  # the model that answered each step
-    tools: list[str] = Field(default_factory=list)  # tools called, in order
-    routes: list[Route] = Field(default_factory=list)
-    # how the answer was written: "direct" (a tool's list, no model turn), "lead" (the model's lead,
-    # then the list as given) or "model" (every token by the model; `agent.quoting`)
-    answer_kind: str = "model"
-
-
-class Results(BaseModel):
-    """One configuration's run over the questions."""
-
-    label: str
-    board: str = "homelab"  # the suite asked (see `suites`)
-    config: dict[str, Any] = Field(default_factory=dict)
-    started_at: str = ""
-    machine: dict[str, Any] = Field(default_factory=dict)
-    outcomes: list[Outcome] = Field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        """Share of questions answered correctly."""
-        return sum(o.correct for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
-
-    @property
-    def median_latency(self) -> float:
-        """Median seconds per question."""
-        return statistics.median(o.latency_s for o in self.outcomes) if self.outcomes else 0.0
+__all__ = ["Contender", "demo_toolbox", "rescore", "run_questions", "run_side_by_side"]
 
 
 def _machine() -> dict[str, Any]:
@@ -141,61 +68,14 @@ async def demo_toolbox(
             tg.cancel_scope.cancel()
 
 
-def _fill(outcome: Outcome, steps: Sequence[Step], duration_s: float, answer: str) -> None:
-    """Costs from the steps taken (all of them, also when the run ended in an error)."""
-    u = sum((s.usage for s in steps), Usage())
-    tool_s = sum(s.tool_s for s in steps)
-    outcome.answer = answer
-    outcome.latency_s = duration_s
-    outcome.prefill_s, outcome.decode_s, outcome.tool_s = u.prefill_s, u.decode_s, tool_s
-    outcome.other_s = max(0.0, duration_s - u.prefill_s - u.decode_s - tool_s)
-    outcome.input_tokens, outcome.cached_tokens, outcome.output_tokens = (
-        u.input_tokens,
-        u.cached_tokens,
-        u.output_tokens,
-    )
-    outcome.steps = len(steps)
-    outcome.models = [s.model for s in steps]
-    outcome.tools = [c.name for s in steps for c in s.tool_calls]
-    outcome.routes = [s.route for s in steps if s.route]
-    last = steps[-1] if steps else None
-    outcome.answer_kind = "direct" if last and last.direct else "lead" if last and last.quoted else "model"
-
-
-async def _ask(
-    model: Model | Policy,
-    toolbox: Toolbox,
-    question: Question,
-    transport: httpx.AsyncBaseTransport,
-    settings: AgentSettings,
-) -> Outcome:
-    board = await snapshot(transport)
-    truth = question.truth(board)
-    outcome = Outcome(id=question.id, category=question.category, question=question.text)
-    steps: list[Step] = []
-    started = time.perf_counter()
-    result: RunResult | None = None
-    try:
-        result = await Agent(model, toolbox, settings).run(question.text, on_step=steps.append)
-    except RunError as exc:
-        outcome.error = f"{type(exc).__name__}: {exc}"
-    _fill(outcome, steps, time.perf_counter() - started, result.answer if result else "")
-    if result is not None:
-        outcome.latency_s = result.duration_s
-        outcome.first_token_s = result.first_token_s
-    partial = result or RunResult(answer="", steps=steps, usage=Usage(), duration_s=outcome.latency_s)
-    score = score_answer(outcome.answer, truth, partial)
-    outcome.correct = score.correct and outcome.error is None
-    outcome.valid_calls = score.valid_calls
-    outcome.missing, outcome.forbidden_found, outcome.invalid = (
-        score.missing,
-        score.forbidden_found,
-        score.invalid,
-    )
+async def _ask(stack: AgentStack, question: Question, transport: httpx.AsyncBaseTransport) -> Outcome:
+    """Truth from the board right before the answer; a write request's check on the board after it."""
+    truth = question.truth(await snapshot(transport))
+    done = outcome(question, truth, await stack.run(question.text))
     if question.check is not None:
-        outcome.write_problems = question.check(await snapshot(transport))
-        outcome.correct = outcome.correct and not outcome.write_problems
-    return outcome
+        done.write_problems = question.check(await snapshot(transport))
+        done.correct = done.correct and not done.write_problems
+    return done
 
 
 @dataclass(frozen=True)
@@ -217,7 +97,7 @@ async def run_questions(
     config: dict[str, Any] | None = None,
     agent_settings: AgentSettings | None = None,
     reset: Reset | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[str, Outcome], None] | None = None,
     suite: Suite = SUITES["homelab"],
     kanboard: KanboardSettings | None = None,
     servers: Servers | None = None,
@@ -230,7 +110,7 @@ async def run_questions(
         suite=suite,
         kanboard=kanboard,
         servers=servers,
-        on_outcome=lambda _, outcome: on_outcome(outcome) if on_outcome else None,
+        on_outcome=on_outcome,
     )
     return results
 
@@ -268,34 +148,20 @@ async def run_side_by_side(
     ]
     reads = suite.transport()
     async with open_servers(servers, reads, writes=False, kanboard=kanboard) as read_tools:
-        for n, question in enumerate(questions):
-            order = list(range(len(contenders)))
-            if n % 2:
-                order.reverse()
-            for i in order:
-                contender, results = contenders[i], all_results[i]
-                if contender.reset is not None:
-                    outcome_of_reset = contender.reset()
-                    if inspect.isawaitable(outcome_of_reset):
-                        await outcome_of_reset
-                own = contender.settings or settings
-                if question.writes:
-                    fresh = suite.transport()
-                    async with open_servers(servers, fresh, writes=True, kanboard=kanboard) as write_tools:
-                        outcome = await _ask(contender.model, write_tools, question, fresh, own)
-                else:
-                    outcome = await _ask(contender.model, read_tools, question, reads, own)
-                log.info(
-                    "benchmark.question",
-                    board=suite.name,
-                    label=contender.label,
-                    id=question.id,
-                    correct=outcome.correct,
-                    seconds=round(outcome.latency_s, 2),
-                )
-                results.outcomes.append(outcome)
-                if on_outcome is not None:
-                    on_outcome(contender.label, outcome)
+        stacks = [
+            AgentStack(c.label, c.model, read_tools, c.settings or settings, c.reset) for c in contenders
+        ]
+
+        async def ask(stack: AgentStack, question: Question) -> Outcome:
+            if not question.writes:
+                return await _ask(stack, question, reads)
+            fresh = suite.transport()
+            async with open_servers(servers, fresh, writes=True, kanboard=kanboard) as write_tools:
+                return await _ask(stack.over(write_tools), question, fresh)
+
+        outcomes = await take_turns(stacks, questions, ask, on_outcome=on_outcome, board=suite.name)
+    for results, mine in zip(all_results, outcomes, strict=True):
+        results.outcomes = list(mine)
     return all_results
 
 
@@ -308,10 +174,10 @@ async def rescore(results: Results) -> None:
     suite = SUITES[results.board]
     by_id = {q.id: q for q in suite.questions}
     board = await snapshot(suite.transport())
-    for outcome in results.outcomes:
-        question = by_id.get(outcome.id)
+    for recorded in results.outcomes:
+        question = by_id.get(recorded.id)
         if question is None or question.writes:
             continue
-        score = score_answer(outcome.answer, question.truth(board))
-        outcome.correct = score.correct and outcome.error is None
-        outcome.missing, outcome.forbidden_found = score.missing, score.forbidden_found
+        score = score_answer(recorded.answer, question.truth(board))
+        recorded.correct = score.correct and recorded.error is None
+        recorded.missing, recorded.forbidden_found = score.missing, score.forbidden_found

@@ -4,7 +4,7 @@
 `questions`); `household` is held out (`household`): written before the tuning started and never
 used to tune; `big` is a company's board at the size people have (`bigboard`: 1,000+ tasks, 14
 projects, 28 people), generated from a seed, its questions written before any tuning against it.
-This module only pairs data with questions.
+This module pairs data with questions, and picks the ones a run asks.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 
 from benchmarks.kanboard_qa import bigboard, household
-from benchmarks.kanboard_qa.questions import QUESTIONS, Question
+from benchmarks.kanboard_qa.questions import QUESTIONS, Question, pick
 from tools.kanboard_demo import DemoBoard, demo_transport, load_seed
 
-__all__ = ["SUITES", "Suite", "suites"]
+__all__ = ["SUITES", "Suite", "check_ids", "chosen", "suites"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,24 @@ def suites(names: str) -> list[Suite]:
     if unknown:
         raise KeyError(f"unknown boards: {', '.join(unknown)} (known: {', '.join(SUITES)})")
     return [SUITES[n] for n in wanted]
+
+
+def chosen(
+    suite: Suite, *, ids: Sequence[str] = (), subset: int | None = None, writes: bool = False
+) -> list[Question]:
+    """The questions of `suite` a run asks: those of `ids` that are on this board (none when it has
+    none of them), else `subset` spread over the categories; write requests only with `writes`."""
+    if not ids:
+        return pick(suite.questions, subset=subset, writes=writes)
+    here = {q.id for q in suite.questions if writes or not q.writes}
+    mine = [i for i in ids if i in here]
+    return pick(suite.questions, ids=mine, writes=writes) if mine else []
+
+
+def check_ids(ids: Sequence[str], *, writes: bool) -> None:
+    """Exit naming the ids no board has (among its read questions, unless `writes`)."""
+    known = {q.id for suite in SUITES.values() for q in suite.questions if writes or not q.writes}
+    unknown = set(ids) - known
+    if unknown:
+        kind = "question" if writes else "read question"
+        raise SystemExit(f"unknown {kind} ids: {', '.join(sorted(unknown))}")

@@ -35,14 +35,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.helpers import free_port  # noqa: E402 (run as a script: after the sys.path line)
+
 QUESTION = "What is overdue in the Homelab project?"
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, within: float = 60) -> None:

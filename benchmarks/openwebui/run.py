@@ -38,7 +38,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.helpers import free_port  # noqa: E402 (run as a script: after the sys.path line)
+
 DEFAULT_VENV = "~/.local/share/homelab-agent/owui-venv"  # setup.sh's default; $OWUI_VENV overrides
 QUESTION = "What is overdue in the Homelab project?"
 CHROME_FLAGS = (
@@ -79,13 +82,6 @@ home = next(p for p in board.projects.values() if p["name"] == "Homelab")
 tasks = board.tasks.values()
 print(json.dumps([t["title"] for t in tasks if t["project_id"] == home["id"] and board.is_overdue(t)]))
 """
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, within: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> float:

@@ -37,7 +37,6 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +46,17 @@ import anyio
 from agent.config import AgentSettings
 from agent.models.base import Model
 from agent.system_prompt import fill_prompt, read_prompt
+from benchmarks.helpers import progress, slug
 from benchmarks.kanboard_qa.__main__ import build, cold_reset, model_settings, prefix_states
-from benchmarks.kanboard_qa.questions import Question, pick
+from benchmarks.kanboard_qa.questions import Question
 from benchmarks.kanboard_qa.report import write_report
-from benchmarks.kanboard_qa.runner import Results
-from benchmarks.kanboard_qa.suites import Suite, suites
+from benchmarks.kanboard_qa.suites import Suite, check_ids, chosen, suites
 from benchmarks.peers import report
 from benchmarks.peers.findings import Finding, app_token_refused
 from benchmarks.peers.processes import BoardServer, LlamaServer, llama_server, which
-from benchmarks.peers.run import PeerOutcome, ask_side_by_side
-from benchmarks.peers.stacks import OurStack, Stack, Unstarted, model_file
+from benchmarks.peers.run import ask_side_by_side
+from benchmarks.peers.stacks import OurStack, Unstarted, model_file
+from benchmarks.runner import Results, Stack
 from homelab_common.logs import configure_logging
 from tools.kanboard_demo import DEMO_TOKEN
 
@@ -140,19 +140,7 @@ def _options() -> argparse.ArgumentParser:
 
 def _questions(args: argparse.Namespace, suite: Suite) -> list[Question]:
     """The read questions of `suite` this run asks: those of --questions on this board, else --subset."""
-    pool = [q for q in suite.questions if not q.writes]
-    if not args.questions:
-        return pick(pool, subset=args.subset)
-    here = [i for i in args.questions.split(",") if i in {q.id for q in pool}]
-    return pick(pool, ids=here) if here else []  # no ids: pick would take them all
-
-
-def _check_questions(args: argparse.Namespace) -> None:
-    if args.questions:
-        known = {q.id for suite in suites("all") for q in suite.questions if not q.writes}
-        unknown = set(args.questions.split(",")) - known
-        if unknown:
-            raise SystemExit(f"unknown read question ids: {', '.join(sorted(unknown))}")
+    return chosen(suite, ids=args.questions.split(",") if args.questions else [], subset=args.subset)
 
 
 def _versions(args: argparse.Namespace, servers: dict[str, LlamaServer]) -> dict[str, str]:
@@ -180,21 +168,6 @@ def _versions(args: argparse.Namespace, servers: dict[str, LlamaServer]) -> dict
         **{f"{name} (kanboard-mcp's venv)": version for name, version in theirs.items()},
         "python": sys.version.split()[0],
     }
-
-
-def _progress(partial: Path) -> Callable[[str, PeerOutcome], None]:
-    def show(label: str, o: PeerOutcome) -> None:
-        mark = "ok " if o.correct else "BAD"
-        answer = " ".join((o.error or o.answer).split())[:80]
-        print(
-            f"{mark} {o.id:18s} {label[:28]:28s} {o.latency_s:6.1f}s {o.steps} st  {answer}",
-            file=sys.stderr,
-            flush=True,
-        )
-        with partial.open("a") as f:
-            f.write(json.dumps({"label": label, **o.model_dump()}) + "\n")
-
-    return show
 
 
 def _start_servers(lineup: Lineup, processes: ExitStack, wanted: list[str], gguf: Path) -> None:
@@ -397,12 +370,11 @@ async def _ask_board(
                 board_url=lambda: board.url,
                 restart_board=board.restart,
                 config=config,
-                on_outcome=_progress(partial),
+                on_outcome=progress(partial),
             )
             partial.unlink()
     for r in results:
-        slug = "".join(c if c.isalnum() else "-" for c in r.label).strip("-")
-        (out / f"{args.name}-{slug}-{suite.name}.json").write_text(r.model_dump_json(indent=1))
+        (out / f"{args.name}-{slug(r.label)}-{suite.name}.json").write_text(r.model_dump_json(indent=1))
     return results
 
 
@@ -413,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(wanted) - set(STACKS)
     if unknown:
         raise SystemExit(f"unknown stacks: {', '.join(sorted(unknown))} (known: {', '.join(STACKS)})")
-    _check_questions(args)
+    check_ids(args.questions.split(",") if args.questions else [], writes=False)
     configure_logging(args.log_level)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

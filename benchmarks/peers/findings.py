@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks.kanboard_qa.runner import Results
+from benchmarks.runner import Results
 
 __all__ = ["Finding", "app_token_refused", "as_json", "markdown", "run_errors"]
 

@@ -39,7 +39,7 @@ from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessa
 
 from agent.messages import Usage
 from agent.trace import Step, ToolCallRecord
-from benchmarks.peers.stacks import Attempt
+from benchmarks.runner import Attempt
 
 __all__ = ["PeerStack", "PeerStartError", "call_tool", "describe"]
 

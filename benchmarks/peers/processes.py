@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,15 +23,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["BoardServer", "LlamaServer", "free_port", "llama_server", "which"]
+from benchmarks.helpers import free_port
 
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["BoardServer", "LlamaServer", "llama_server", "which"]
 
 
 @dataclass(frozen=True)

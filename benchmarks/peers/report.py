@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.kanboard_qa.report import markdown as details
-from benchmarks.kanboard_qa.runner import Results
 from benchmarks.peers.findings import Finding, as_json, run_errors
 from benchmarks.peers.findings import markdown as findings_markdown
 from benchmarks.peers.table import comparison, rows, verdict
+from benchmarks.runner import Results
 
 __all__ = ["verdicts", "write"]
 

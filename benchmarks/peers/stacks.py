@@ -1,50 +1,24 @@
-"""What every stack in a peer run is: something that answers one question and records its steps.
+"""Our stack in a peer run, and a stack that could not start.
 
-`Stack` is the seam: ours (`OurStack`: homelab-agent as its default config builds it, its Kanboard
-server over stdio) and the peers (`host.PeerStack`) both return an `Attempt`, which `run` scores the
-same way. This module knows nothing of the peers' libraries.
+Every stack is a `benchmarks.runner.Stack`: ours (`OurStack`: homelab-agent as its default config
+builds it, its Kanboard server over stdio) and the peers (`host.PeerStack`) both return an
+`Attempt`, which `run` scores the same way. This module knows nothing of the peers' libraries.
 """
 
 from __future__ import annotations
 
-import inspect
-import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import SecretStr
 
 from agent.app import Runtime, open_agent
 from agent.config import AgentSettings, Config, ServerSettings
-from agent.exceptions import RunError
 from agent.models.base import Model
-from agent.trace import Step
-from benchmarks.kanboard_qa.runner import Reset
+from benchmarks.runner import Attempt, Reset, ask_agent, reset_caches
 
-__all__ = ["Attempt", "OurStack", "Stack", "Unstarted", "model_file"]
-
-
-@dataclass
-class Attempt:
-    """One question asked of one stack: the answer (or the error that ended the run) and its steps."""
-
-    answer: str
-    steps: list[Step] = field(default_factory=list)
-    duration_s: float = 0.0
-    error: str | None = None  # "ExceptionName: message"; the answer then counts as wrong
-
-
-class Stack(Protocol):
-    """A configuration under test."""
-
-    label: str
-
-    async def run(self, question: str) -> Attempt:
-        """Ask `question` in a new conversation."""
-        ...
+__all__ = ["OurStack", "Unstarted", "model_file"]
 
 
 class OurStack:
@@ -88,17 +62,8 @@ class OurStack:
     async def run(self, question: str) -> Attempt:
         """Ask `question` with the agent (after clearing the caches, for a cold stack)."""
         assert self._runtime is not None, "use OurStack as an async context manager"
-        if self._reset is not None:
-            outcome = self._reset()
-            if inspect.isawaitable(outcome):
-                await outcome
-        steps: list[Step] = []
-        started = time.perf_counter()
-        try:
-            result = await self._runtime.agent.run(question, on_step=steps.append)
-        except RunError as exc:
-            return Attempt("", steps, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-        return Attempt(result.answer, list(result.steps), result.duration_s)
+        await reset_caches(self._reset)
+        return await ask_agent(self._runtime.agent, question)
 
 
 class Unstarted:

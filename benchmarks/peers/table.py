@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from benchmarks.kanboard_qa.report import summarise
-from benchmarks.kanboard_qa.runner import Outcome, Results
 from benchmarks.peers.run import PeerOutcome, failure_kind
+from benchmarks.runner import Outcome, Results
 
 __all__ = ["Row", "comparison", "failure_counts", "failures", "rows", "verdict"]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import anyio
 
-from benchmarks.kanboard_qa.runner import Results
 from benchmarks.peers.findings import Finding, app_token_refused, markdown, run_errors
 from benchmarks.peers.report import write
 from benchmarks.peers.run import PeerOutcome
 from benchmarks.peers.stacks import Unstarted
+from benchmarks.runner import Results
 
 
 def _script(tmp_path: Path, body: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.kanboard_qa.runner import Results
 from benchmarks.peers.run import PeerOutcome, failure_kind
 from benchmarks.peers.table import comparison, failures, verdict
+from benchmarks.runner import Results
 
 
 def _outcome(

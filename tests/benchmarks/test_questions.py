@@ -13,8 +13,9 @@ from agent.models.scripted import ScriptedModel, Turn, latest
 from benchmarks.kanboard_qa.board import Board, snapshot
 from benchmarks.kanboard_qa.questions import CATEGORIES, QUESTIONS, SMOKE, pick
 from benchmarks.kanboard_qa.report import load, markdown, router_verdict, summarise, write_report
-from benchmarks.kanboard_qa.runner import Contender, Results, run_questions, run_side_by_side
+from benchmarks.kanboard_qa.runner import Contender, run_questions, run_side_by_side
 from benchmarks.kanboard_qa.suites import SUITES, suites
+from benchmarks.runner import Results
 from tools.kanboard_demo import demo_transport
 
 
@@ -195,7 +196,7 @@ def test_the_runner_runs_models_at_temperature_zero_with_the_options_given() -> 
 
 def test_rescoring_applies_the_current_scorer_to_recorded_answers(tmp_path: Path) -> None:
     from benchmarks.kanboard_qa.__main__ import main
-    from benchmarks.kanboard_qa.runner import Outcome, Results
+    from benchmarks.runner import Outcome
 
     shrug = Outcome(id="no-person", category="unanswerable", question="?", answer="I do not know.")
     path = tmp_path / "shrug.json"
@@ -230,7 +231,7 @@ async def test_a_side_by_side_run_asks_each_question_of_both_taking_turns_at_goi
 
 
 def _timed(label: str, seconds: list[float], correct: list[bool]) -> Results:
-    from benchmarks.kanboard_qa.runner import Outcome
+    from benchmarks.runner import Outcome
 
     outcomes = [
         Outcome(id=f"q{i}", category="lookup", question="?", latency_s=s, correct=c)
@@ -352,3 +353,24 @@ async def test_repeating_the_right_tool_result_about_the_big_board_scores_as_cor
     outcome = results.outcomes[0]
     assert results.board == "big"
     assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
+
+
+def test_compare_and_ablate_share_one_path_that_writes_a_file_per_contender_and_one_report(
+    tmp_path: Path,
+) -> None:
+    import argparse
+
+    from agent.config import AgentSettings
+    from benchmarks.kanboard_qa.__main__ import _common_options, _side_by_side
+
+    parser = argparse.ArgumentParser()
+    _common_options(parser)
+    parser.add_argument("--name", default="ablate")
+    args = parser.parse_args(["--board", "homelab", "--questions", "projects", "--out", str(tmp_path)])
+    a, b = ScriptedModel(function=_echo("list_projects", {})), ScriptedModel(script=["I do not know."])
+    contenders = [Contender("echo it", a), Contender("shrug", b)]
+    (runs,) = _side_by_side(args, contenders, AgentSettings(max_steps=4), closing=[a, b])
+    assert [r.label for r in runs] == ["echo it", "shrug"] and [r.accuracy for r in runs] == [1.0, 0.0]
+    assert runs[0].config["questions"] == ["projects"] and a.closed and b.closed
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["ablate-echo-it-homelab.json", "ablate-shrug-homelab.json", "ablate.md", "ablate.png"]
