@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import agent.config
 from agent.config import load_config, secret_values
 from agent.exceptions import ConfigError
 
@@ -17,6 +18,24 @@ def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def test_the_config_package_exports_exactly_these_names() -> None:
+    assert sorted(agent.config.__all__) == [
+        "AgentSettings",
+        "Config",
+        "DEFAULT_CONFIG_PATHS",
+        "LoggingSettings",
+        "PrefixCacheSettings",
+        "RouterSettings",
+        "ServeSettings",
+        "ServerSettings",
+        "find_config",
+        "load_config",
+        "secret_values",
+    ]
+    for name in agent.config.__all__:
+        assert hasattr(agent.config, name)
 
 
 def test_the_example_config_checked_in_is_valid() -> None:
