@@ -24,8 +24,12 @@ def describe(path: Path, exc: ValidationError) -> str:
         loc, backend = list(err["loc"]), None
         if len(loc) > 2 and loc[0] == "models" and loc[2] in BACKENDS:  # the union's tag, not a key
             backend = loc.pop(2)
-        key = ".".join(str(p) for p in loc) or "(top level)"
+        key = ".".join(str(p) for p in loc)
         msg = err["msg"]
+        if err["type"] == "value_error" and not key:  # a rule between keys: its text names them
+            lines.append(f"  {err.get('ctx', {}).get('error', msg)}")
+            continue
+        key = key or "(top level)"
         if err["type"] == "extra_forbidden":
             msg = f"unknown key (check the spelling against {EXAMPLE})"
             gone = why_removed(str(loc[0]), str(loc[-1])) if len(loc) == 2 else None

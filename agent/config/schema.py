@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from agent.models.settings import ModelSettings
 
 __all__ = [
+    "ROUTER",
     "AgentSettings",
     "Config",
     "LoggingSettings",
@@ -28,6 +29,10 @@ __all__ = [
     "ServeSettings",
     "ServerSettings",
 ]
+
+
+ROUTER = "router"
+"""The `agent.model` that means "the router chooses per question" (`AgentSettings.routed`)."""
 
 
 class _Strict(BaseModel):
@@ -92,7 +97,7 @@ class RouterSettings(_Strict):
 class AgentSettings(_Strict):
     """Limits of one agent run."""
 
-    model: str = "default"  # the model (or "router") that answers
+    model: str = "default"  # the model (or ROUTER, "router") that answers
     max_steps: int = Field(default=8, ge=1)  # model turns before MaxStepsError
     tool_result_tokens: int = Field(default=1500, ge=50)  # longer tool results are cut
     # "tool": the first model turn of a question must call a tool (small models otherwise answer
@@ -112,6 +117,11 @@ class AgentSettings(_Strict):
     # "{today}" and "{timezone}" in it are filled in for each question
     system_prompt: str | None = None
     timezone: str | None = None  # for "today" in the system prompt; default: local time
+
+    @property
+    def routed(self) -> bool:
+        """Whether the router answers (`model = "router"`) rather than one configured model."""
+        return self.model == ROUTER
 
 
 class PrefixCacheSettings(_Strict):
@@ -175,26 +185,35 @@ class Config(_Strict):
     prefix_tools: bool = True  # name tools SERVER__TOOL
     mcpServers: dict[str, ServerSettings] = Field(default_factory=dict)  # noqa: N815 (Claude's key)
 
+    @property
+    def tools_only(self) -> bool:
+        """A config that names no models (a `claude_desktop_config.json`): it lists tools, not answers."""
+        return not self.models
+
     def used_models(self) -> list[str]:
         """The models `agent.model` answers with: one, or the router's."""
-        if self.agent.model != "router":
+        if not self.agent.routed:
             return [self.agent.model]
         names = (self.router.small, self.router.large)
         return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
     def _models_exist(self) -> Config:
-        names = set(self.models)
-        if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
+        """The one check of the models a config answers with: a config that loads is one that runs."""
+        if self.tools_only:
             return self
-        refs = {
-            "router.small": self.router.small,
-            "router.large": self.router.large,
-        }
-        if self.agent.model != "router":
+        known = ", ".join(sorted(self.models))
+        refs = {"router.small": self.router.small, "router.large": self.router.large}
+        if self.agent.routed:
+            for key, ref in refs.items():
+                if ref is None:
+                    raise ValueError(
+                        f'{key} is not set: agent.model = "router" needs router.small and router.large, '
+                        f"each a model in [models] (known: {known})"
+                    )
+        else:
             refs["agent.model"] = self.agent.model
         for key, ref in refs.items():
-            if ref is not None and ref not in names:
-                known = ", ".join(sorted(names)) or "none"
+            if ref is not None and ref not in self.models:
                 raise ValueError(f"{key} = {ref!r} is not a model in [models] (known: {known})")
         return self

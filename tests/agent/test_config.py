@@ -67,6 +67,26 @@ def test_a_model_reference_to_a_missing_model_fails_listing_the_known_ones(tmp_p
         load_config(path, env={})
 
 
+def test_the_router_without_its_large_model_fails_naming_the_key_to_set(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[models.s]\nsource = "x.gguf"\n[agent]\nmodel = "router"\n[router]\nsmall = "s"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value).splitlines()[1] == (
+        '  router.large is not set: agent.model = "router" needs router.small and router.large, '
+        "each a model in [models] (known: s)"
+    )
+
+
+def test_the_router_naming_a_missing_model_fails_listing_the_known_ones(tmp_path: Path) -> None:
+    text = '[models.s]\nsource = "x.gguf"\n[agent]\nmodel = "router"\n[router]\nsmall = "s"\nlarge = "nope"\n'
+    with pytest.raises(
+        ConfigError, match=r"router\.large = 'nope' is not a model in \[models\] \(known: s\)"
+    ):
+        load_config(write(tmp_path, text), env={})
+
+
 def test_a_llama_cpp_key_on_an_openai_model_fails_naming_the_key_and_the_backend(tmp_path: Path) -> None:
     path = write(tmp_path, '[models.remote]\nbackend = "openai"\nurl = "http://gpu:8080/v1"\nn_ctx = 4096\n')
     with pytest.raises(ConfigError, match=r'models\.remote\.n_ctx: not a setting of backend = "openai"'):
