@@ -84,9 +84,10 @@ class ServerSettings(_Strict):
 class RouterSettings(_Strict):
     """The small-model router (`agent.model = "router"`): which models, and how eager to use the small one."""
 
-    # auto: the cues decide and the large model takes over when the small one slips; always_small
-    # and always_large answer every question with one of them, unchecked (to measure each alone)
-    mode: Literal["auto", "always_small", "always_large"] = "always_large"
+    # auto (the default): the cues decide and the large model takes over when the small one slips;
+    # always_small and always_large answer every question with one of them, unchecked (to measure
+    # each alone)
+    mode: Literal["auto", "always_small", "always_large"] = "auto"
     small: str | None = None  # answers simple lookups
     large: str | None = None  # answers the rest, and takes over when the small model fails
     # the small model answers a question whose simplicity (1 - its complexity cues, 0..1) is at
