@@ -1,7 +1,8 @@
 """Helpers for the security tests: the server as an attacker meets it, on a real loopback socket.
 
-`running_as(service, bind)` serves the app exactly as it is built for the address `bind` (say
-0.0.0.0, where the MCP library relaxes its own checks) while listening on 127.0.0.1 only.
+`running_as(service)` serves the app exactly as `http_server` builds it for the service's
+`serve.host` (say 0.0.0.0, where the MCP library would relax its own checks) while listening on
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ EVIL = "http://evil.example"
 
 
 @asynccontextmanager
-async def running_as(service: Service, bind: str) -> AsyncIterator[str]:
-    """A real uvicorn on 127.0.0.1 serving the app built for `bind`; yields its base URL."""
-    config = uvicorn.Config(build_app(service, bind), host="127.0.0.1", port=0, log_config=None)
+async def running_as(service: Service) -> AsyncIterator[str]:
+    """A real uvicorn on 127.0.0.1 serving the app built for `service.settings.host`; yields its URL."""
+    config = uvicorn.Config(build_app(service), host="127.0.0.1", port=0, log_config=None)
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)

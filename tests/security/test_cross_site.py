@@ -78,8 +78,8 @@ async def test_mcp_on_a_public_bind_with_a_token_still_checks_origin_and_host(
     headers: dict[str, str], status: int
 ) -> None:
     async with (
-        served(ScriptedModel(), bearer_token=TOKEN) as service,
-        running_as(service, "0.0.0.0") as base,
+        served(ScriptedModel(), bearer_token=TOKEN, host="0.0.0.0") as service,
+        running_as(service) as base,
         client(base) as http,
     ):
         response = await http.post(
