@@ -48,19 +48,23 @@ def _build_models(config: Config, names: Sequence[str]) -> dict[str, Model]:
 
 
 def build_answering_model(config: Config) -> tuple[Model | Policy, dict[str, Model]]:
-    """The model named by `agent.model` (a configured model, or the router), and every model it uses."""
-    if config.agent.model == "router":
+    """The model named by `agent.model` (a configured model, or the router), and every model it uses.
+
+    `Config` has checked, when it loaded, that the names are set and in `[models]`.
+
+    Raises:
+        ConfigError: the config names no models at all (it only lists tools).
+    """
+    if config.tools_only:
+        raise ConfigError(
+            "the config has no [models] to answer with (it only lists MCP servers); add a [models.NAME] "
+            "table and set agent.model (see config/homelab-agent.example.toml)"
+        )
+    models = _build_models(config, sorted(config.used_models()))
+    if config.agent.routed:
         from agent.router import Router
 
-        needed = {n for n in (config.router.small, config.router.large) if n}
-        if not needed:
-            raise ConfigError("agent.model = 'router' needs router.small and router.large in the config")
-        models = _build_models(config, sorted(needed))
         return Router.from_settings(config.router, models), models
-    if config.agent.model not in config.models:
-        known = ", ".join(config.models) or "none"
-        raise ConfigError(f"agent.model = {config.agent.model!r} is not a model in [models] (known: {known})")
-    models = _build_models(config, [config.agent.model])
     return models[config.agent.model], models
 
 

@@ -34,7 +34,7 @@ _SOURCE = re.compile(rf"^(?P<indent>\s*)source\s*=\s*(?P<value>{_VALUE})(?P<rest
 
 def answering_entry(config: Config) -> str:
     """The `[models]` entry that answers questions: `agent.model`, or the router's large model."""
-    if config.agent.model == "router":
+    if config.agent.routed:
         return config.router.large or "large"
     return config.agent.model
 

@@ -40,7 +40,6 @@ from typing import Literal
 import structlog
 
 from agent.config import RouterSettings
-from agent.exceptions import ConfigError
 from agent.messages import Message, ModelResponse, ToolSpec
 from agent.models.base import Model
 from agent.policy import Rejection, RunContext, StepPlan, plan_step
@@ -222,18 +221,10 @@ class Router:
     def from_settings(cls, settings: RouterSettings, models: Mapping[str, Model]) -> Router:
         """A router over the models named in `settings`, taken from `models`.
 
-        Raises:
-            ConfigError: `small` or `large` is not set, or names a model not in `models`.
+        A loaded `Config` has checked that `small` and `large` are set and name models in `[models]`.
         """
-
-        def get(key: str, name: str | None) -> Model:
-            if name is None:
-                raise ConfigError(f"router.{key} is not set; the router needs router.small and router.large")
-            if name not in models:
-                raise ConfigError(f"router.{key} = {name!r} is not a built model (have: {', '.join(models)})")
-            return models[name]
-
-        return cls(small=get("small", settings.small), large=get("large", settings.large), settings=settings)
+        assert settings.small is not None and settings.large is not None, "checked by Config"
+        return cls(small=models[settings.small], large=models[settings.large], settings=settings)
 
     @property
     def name(self) -> str:

@@ -64,3 +64,15 @@ def test_nothing_in_the_repository_reads_a_folder_beside_it() -> None:
         and outside.search(path.read_text(errors="ignore"))
     ]
     assert found == []
+
+
+def test_no_code_imports_a_private_module_of_the_mcp_sdk() -> None:
+    # `mcp.shared._httpx_utils` and the like may change in any release; only the tests may peek
+    private = re.compile(r"^\s*(from|import) mcp[a-z_]*(\.\w+)*\._\w+", re.MULTILINE)
+    found = [
+        str(path.relative_to(ROOT))
+        for folder in ("agent", "tools", "homelab_common", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if private.search(path.read_text())
+    ]
+    assert found == []

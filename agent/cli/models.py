@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from agent.cli.common import fail
-from agent.config import DEFAULT_CONFIG_PATHS, Config, load_config
+from agent.config import Config, find_config, load_config
 from agent.config_file import answering_entry, set_model_source
 from agent.exceptions import ConfigError, ModelError
 from agent.models.catalog import KNOWN_MODELS, installed, pull, verify
@@ -179,7 +179,7 @@ def _config_path(ctx: click.Context) -> Path:
     obj: dict[str, Any] = ctx.obj or {}
     if obj.get("config_path"):
         return Path(obj["config_path"]).expanduser()
-    found = next((p.expanduser() for p in DEFAULT_CONFIG_PATHS if p.expanduser().exists()), None)
+    found = find_config()
     if found is None:
         fail(
             "no config file to change: pass --config PATH, or copy config/homelab-agent.example.toml "

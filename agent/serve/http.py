@@ -111,20 +111,19 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-def build_app(service: Service, host: str | None = None) -> Starlette:
+def build_app(service: Service) -> Starlette:
     """The HTTP app for `service` (its MCP session manager starts with the app's lifespan).
 
     Every route, on every bind, refuses foreign Host and Origin headers, bodies that are not JSON and
-    bodies over `serve.max_body_bytes` (`RequestGuard`); `host` is accepted for symmetry with
-    `http_server` and changes nothing.
+    bodies over `serve.max_body_bytes` (`RequestGuard`); the app is the same whatever address it
+    listens on.
     """
     settings = service.settings
     mcp = build_mcp_server(service)
     mcp.streamable_http_app(  # creates the session manager
         streamable_http_path="/mcp",
-        host=host or settings.host,
         # RequestGuard checks Host and Origin for every route; the library would do it for /mcp only,
-        # and only on loopback binds
+        # and only on loopback binds (its `host` argument only picks those defaults, replaced here)
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         max_request_body_size=settings.max_body_bytes,
         stateless_http=settings.stateless_mcp,
@@ -213,7 +212,7 @@ def http_server(service: Service, host: str | None = None, port: int | None = No
     token = settings.bearer_token.get_secret_value() if settings.bearer_token else None
     check_bind(host, token)
     config = uvicorn.Config(
-        build_app(service, host),
+        build_app(service),
         host=host,
         port=settings.port if port is None else port,
         log_config=None,  # keep our structlog setup; uvicorn's access log never sees headers anyway

@@ -29,7 +29,6 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
-from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
@@ -43,6 +42,9 @@ from homelab_common.redact import redact_url, redact_urls
 __all__ = ["MCPToolset", "list_server_tools"]
 
 log = structlog.get_logger(__name__)
+
+MCP_TIMEOUT_S = 30.0  # the SDK's default for connect, write and pool
+MCP_READ_TIMEOUT_S = 300.0  # the SDK's default read timeout: a response stream may stay open
 
 
 def _command(command: str) -> str:
@@ -68,13 +70,25 @@ def _client_for(settings: ServerSettings, on_status: Callable[[int], None]) -> C
     headers = {k: v.get_secret_value() for k, v in settings.headers.items()}
     if settings.transport == "sse":
         return Client(sse_client(settings.url, headers=headers or None), mode="legacy")
-    http = create_mcp_http_client(headers=headers or None)
+    return Client(streamable_http_client(settings.url, http_client=_http_client(headers, on_status)))
+
+
+def _http_client(headers: Mapping[str, str], on_status: Callable[[int], None]) -> httpx2.AsyncClient:
+    """The HTTP client of a streamable-HTTP server, reporting each response's status to `on_status`.
+
+    The SDK's own defaults, kept: 30 s to connect, write and wait for a connection, 300 s to read (a
+    server may hold a response stream open), redirects left to the transport (it follows them only
+    within the endpoint's origin).
+    """
 
     async def record(response: httpx2.Response) -> None:
         on_status(response.status_code)
 
-    http.event_hooks["response"] = [record]
-    return Client(streamable_http_client(settings.url, http_client=http))
+    return httpx2.AsyncClient(
+        headers=dict(headers) or None,
+        timeout=httpx2.Timeout(MCP_TIMEOUT_S, read=MCP_READ_TIMEOUT_S),
+        event_hooks={"response": [record]},
+    )
 
 
 def _spec(tool: Any) -> ToolSpec:

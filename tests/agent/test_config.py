@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from agent.config import load_config, secret_values
+import agent.config
+from agent.config import Config, load_config, secret_values
 from agent.exceptions import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config" / "homelab-agent.example.toml"
+
+# what the example sets that no code default can: the names of its own models and servers
+NAMED_BY_THE_EXAMPLE = {
+    "agent.model",
+    "router.small",
+    "router.large",
+    "models.*.source",
+    "mcpServers.*.command",
+    "mcpServers.*.env",
+}
 
 
 def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
@@ -19,10 +33,57 @@ def write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
     return path
 
 
+def test_the_config_package_exports_exactly_these_names() -> None:
+    assert sorted(agent.config.__all__) == [
+        "AgentSettings",
+        "Config",
+        "DEFAULT_CONFIG_PATHS",
+        "LoggingSettings",
+        "PrefixCacheSettings",
+        "RouterSettings",
+        "ServeSettings",
+        "ServerSettings",
+        "find_config",
+        "load_config",
+        "secret_values",
+    ]
+    for name in agent.config.__all__:
+        assert hasattr(agent.config, name)
+
+
 def test_the_example_config_checked_in_is_valid() -> None:
-    config = load_config(ROOT / "config" / "homelab-agent.example.toml", env={})
+    config = load_config(EXAMPLE, env={})
     assert config.agent.model in config.models
     assert config.mcpServers["kanboard"].transport == "stdio"
+
+
+def test_every_value_the_example_config_writes_out_is_the_code_default() -> None:
+    data, config = tomllib.loads(EXAMPLE.read_text()), load_config(EXAMPLE, env={})
+
+    def differing(model: Any, values: dict[str, Any], where: str) -> list[str]:
+        fields = type(model).model_fields
+        return [
+            f"{where}{key} = {value!r} (code: {fields[key].get_default(call_default_factory=True)!r})"
+            for key, value in values.items()
+            if f"{where}{key}" not in NAMED_BY_THE_EXAMPLE
+            and fields[key].get_default(call_default_factory=True) != value
+        ]
+
+    tables = {k: v for k, v in data.items() if isinstance(v, dict) and k not in ("models", "mcpServers")}
+    found = differing(
+        config, {k: v for k, v in data.items() if k not in tables and not isinstance(v, dict)}, ""
+    )
+    for table, values in tables.items():
+        found += differing(getattr(config, table), values, f"{table}.")
+    for name, values in data["models"].items():
+        found += differing(config.models[name], values, "models.*.")
+    for name, values in data["mcpServers"].items():
+        found += differing(config.mcpServers[name], values, "mcpServers.*.")
+    assert found == []
+
+
+def test_the_router_routes_when_its_mode_is_not_given() -> None:
+    assert Config().router.mode == "auto"
 
 
 def test_an_unknown_key_fails_naming_the_file_and_the_key(tmp_path: Path) -> None:
@@ -46,6 +107,26 @@ def test_a_model_reference_to_a_missing_model_fails_listing_the_known_ones(tmp_p
         ConfigError, match=r"agent.model = 'big' is not a model in \[models\] \(known: small\)"
     ):
         load_config(path, env={})
+
+
+def test_the_router_without_its_large_model_fails_naming_the_key_to_set(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[models.s]\nsource = "x.gguf"\n[agent]\nmodel = "router"\n[router]\nsmall = "s"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value).splitlines()[1] == (
+        '  router.large is not set: agent.model = "router" needs router.small and router.large, '
+        "each a model in [models] (known: s)"
+    )
+
+
+def test_the_router_naming_a_missing_model_fails_listing_the_known_ones(tmp_path: Path) -> None:
+    text = '[models.s]\nsource = "x.gguf"\n[agent]\nmodel = "router"\n[router]\nsmall = "s"\nlarge = "nope"\n'
+    with pytest.raises(
+        ConfigError, match=r"router\.large = 'nope' is not a model in \[models\] \(known: s\)"
+    ):
+        load_config(write(tmp_path, text), env={})
 
 
 def test_a_llama_cpp_key_on_an_openai_model_fails_naming_the_key_and_the_backend(tmp_path: Path) -> None:

@@ -66,3 +66,15 @@ async def test_wrong_headers_give_a_clear_server_error_not_a_hang() -> None:
             tg.cancel_scope.cancel()
     assert "MCP server 'notes'" in message
     assert "HTTP 401: check the token in this server's headers" in message
+
+
+def test_the_http_client_keeps_the_mcp_sdks_default_timeouts_and_redirects() -> None:
+    # the SDK's factory is private (`mcp.shared._httpx_utils`): we build our own client and this
+    # test says when the SDK's defaults move away from ours
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    from agent.toolsets.mcp import _http_client
+
+    ours, sdks = _http_client({"X-Token": "t"}, lambda status: None), create_mcp_http_client()
+    assert ours.timeout == sdks.timeout and ours.follow_redirects == sdks.follow_redirects
+    assert ours.headers["X-Token"] == "t" and len(ours.event_hooks["response"]) == 1

@@ -8,7 +8,7 @@ import pytest
 
 from agent.messages import ToolCall
 from agent.models.scripted import ScriptedModel
-from tests.security.conftest import EVIL, running_as
+from tests.security.conftest import EVIL
 from tests.serve.conftest import TOKEN, client, echo, running, served
 
 CHAT = "/v1/chat/completions"
@@ -78,8 +78,8 @@ async def test_mcp_on_a_public_bind_with_a_token_still_checks_origin_and_host(
     headers: dict[str, str], status: int
 ) -> None:
     async with (
-        served(ScriptedModel(), bearer_token=TOKEN) as service,
-        running_as(service, "0.0.0.0") as base,
+        served(ScriptedModel(), bearer_token=TOKEN, host="0.0.0.0") as service,
+        running(service) as base,
         client(base) as http,
     ):
         response = await http.post(

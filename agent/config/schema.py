@@ -1,30 +1,26 @@
-"""The config file: pydantic models with `extra="forbid"`, loaded once at the edge.
+"""The config's schema: pydantic models with `extra="forbid"`, and the rules between their keys.
 
 A config is TOML (`config/homelab-agent.example.toml`) with `[models.*]`, `[router]`, `[agent]`,
 `[prefix_cache]`, `[logging]` and `[mcpServers.*]` in the Claude Desktop format. `mcp_config` can point at an
 existing `claude_desktop_config.json` whose servers are reused as they are.
 
-Strings may name secrets as `${ENV_VAR}`, `${ENV_VAR:-default}` or `${file:/path}`; they are read
-here, at load time, and kept in `SecretStr` so they never print. Nothing deeper in the code reads
-the environment.
+Secrets are kept in `SecretStr` so they never print. Reading the file and expanding `${…}` is
+`agent.config.load`'s job (before these models see the data); nothing here reads files or the
+environment.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import re
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from agent.exceptions import ConfigError
-from agent.models.settings import BACKENDS, ModelSettings
+from agent.models.settings import ModelSettings
 
 __all__ = [
+    "ROUTER",
     "AgentSettings",
     "Config",
     "LoggingSettings",
@@ -32,10 +28,11 @@ __all__ = [
     "RouterSettings",
     "ServeSettings",
     "ServerSettings",
-    "load_config",
 ]
 
-DEFAULT_CONFIG_PATHS = (Path("homelab-agent.toml"), Path("~/.config/homelab-agent/config.toml"))
+
+ROUTER = "router"
+"""The `agent.model` that means "the router chooses per question" (`AgentSettings.routed`)."""
 
 
 class _Strict(BaseModel):
@@ -87,9 +84,10 @@ class ServerSettings(_Strict):
 class RouterSettings(_Strict):
     """The small-model router (`agent.model = "router"`): which models, and how eager to use the small one."""
 
-    # auto: the cues decide and the large model takes over when the small one slips; always_small
-    # and always_large answer every question with one of them, unchecked (to measure each alone)
-    mode: Literal["auto", "always_small", "always_large"] = "always_large"
+    # auto (the default): the cues decide and the large model takes over when the small one slips;
+    # always_small and always_large answer every question with one of them, unchecked (to measure
+    # each alone)
+    mode: Literal["auto", "always_small", "always_large"] = "auto"
     small: str | None = None  # answers simple lookups
     large: str | None = None  # answers the rest, and takes over when the small model fails
     # the small model answers a question whose simplicity (1 - its complexity cues, 0..1) is at
@@ -100,7 +98,7 @@ class RouterSettings(_Strict):
 class AgentSettings(_Strict):
     """Limits of one agent run."""
 
-    model: str = "default"  # the model (or "router") that answers
+    model: str = "default"  # the model (or ROUTER, "router") that answers
     max_steps: int = Field(default=8, ge=1)  # model turns before MaxStepsError
     tool_result_tokens: int = Field(default=1500, ge=50)  # longer tool results are cut
     # "tool": the first model turn of a question must call a tool (small models otherwise answer
@@ -120,6 +118,11 @@ class AgentSettings(_Strict):
     # "{today}" and "{timezone}" in it are filled in for each question
     system_prompt: str | None = None
     timezone: str | None = None  # for "today" in the system prompt; default: local time
+
+    @property
+    def routed(self) -> bool:
+        """Whether the router answers (`model = "router"`) rather than one configured model."""
+        return self.model == ROUTER
 
 
 class PrefixCacheSettings(_Strict):
@@ -183,165 +186,35 @@ class Config(_Strict):
     prefix_tools: bool = True  # name tools SERVER__TOOL
     mcpServers: dict[str, ServerSettings] = Field(default_factory=dict)  # noqa: N815 (Claude's key)
 
+    @property
+    def tools_only(self) -> bool:
+        """A config that names no models (a `claude_desktop_config.json`): it lists tools, not answers."""
+        return not self.models
+
     def used_models(self) -> list[str]:
         """The models `agent.model` answers with: one, or the router's."""
-        if self.agent.model != "router":
+        if not self.agent.routed:
             return [self.agent.model]
         names = (self.router.small, self.router.large)
         return list(dict.fromkeys(n for n in names if n))
 
     @model_validator(mode="after")
     def _models_exist(self) -> Config:
-        names = set(self.models)
-        if not names:  # a tools-only config (e.g. a claude_desktop_config.json) names no models
+        """The one check of the models a config answers with: a config that loads is one that runs."""
+        if self.tools_only:
             return self
-        refs = {
-            "router.small": self.router.small,
-            "router.large": self.router.large,
-        }
-        if self.agent.model != "router":
+        known = ", ".join(sorted(self.models))
+        refs = {"router.small": self.router.small, "router.large": self.router.large}
+        if self.agent.routed:
+            for key, ref in refs.items():
+                if ref is None:
+                    raise ValueError(
+                        f'{key} is not set: agent.model = "router" needs router.small and router.large, '
+                        f"each a model in [models] (known: {known})"
+                    )
+        else:
             refs["agent.model"] = self.agent.model
         for key, ref in refs.items():
-            if ref is not None and ref not in names:
-                known = ", ".join(sorted(names)) or "none"
+            if ref is not None and ref not in self.models:
                 raise ValueError(f"{key} = {ref!r} is not a model in [models] (known: {known})")
         return self
-
-
-_REMOVED = {
-    ("router", "router_model"): "the router no longer asks a model to classify questions",
-    ("router", "classify_with_model"): "the router no longer asks a model to classify questions",
-    ("router", "model_band"): "the router no longer asks a model to classify questions",
-    ("router", "max_tools"): "the router offers every tool now",
-    ("router", "small_lookups"): "a fixed rule now: one lookup, then an answer",
-    ("router", "small_max_steps"): "a fixed rule now",
-    ("router", "escalate"): 'mode = "auto" always escalates; always_small never does',
-    ("router", "require_lookup"): 'always on in mode = "auto"',
-    ("router", "require_grounding"): 'always on in mode = "auto"',
-}
-"""Keys of earlier versions, and why they went: a config that still has one is told to delete it."""
-
-_SECRET_REF = re.compile(r"\$\{(file:)?([^}:]+)(?::-([^}]*))?\}")
-
-
-def _expand(value: str, env: dict[str, str], where: str) -> str:
-    def sub(match: re.Match[str]) -> str:
-        is_file, name, default = match.group(1), match.group(2), match.group(3)
-        if is_file:
-            path = Path(name).expanduser()
-            try:
-                return path.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(f"{where}: cannot read secret file {path}: {exc.strerror}") from None
-        if name not in env:
-            if default is not None:
-                return default
-            raise ConfigError(f"{where}: environment variable {name} is not set")
-        return env[name]
-
-    return _SECRET_REF.sub(sub, value)
-
-
-def _expand_all(data: Any, env: dict[str, str], where: str = "") -> Any:
-    if isinstance(data, str):
-        return _expand(data, env, where)
-    if isinstance(data, dict):
-        return {k: _expand_all(v, env, f"{where}.{k}" if where else k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_expand_all(v, env, f"{where}[{i}]") for i, v in enumerate(data)]
-    return data
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a table at the top level")
-    return data
-
-
-def _describe(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: {exc.error_count()} problem(s)"]
-    for err in exc.errors():
-        loc, backend = list(err["loc"]), None
-        if len(loc) > 2 and loc[0] == "models" and loc[2] in BACKENDS:  # the union's tag, not a key
-            backend = loc.pop(2)
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling against config/homelab-agent.example.toml)"
-            gone = _REMOVED.get((str(loc[0]), str(loc[-1]))) if len(loc) == 2 else None
-            if gone is not None:
-                msg = f"no longer a setting ({gone}); delete it"
-            if backend is not None:
-                msg = f'not a setting of backend = "{backend}" (see config/homelab-agent.example.toml)'
-        lines.append(f"  {key}: {msg}")
-    return "\n".join(lines)
-
-
-def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read, expand and validate a config; a `claude_desktop_config.json` works on its own too.
-
-    Raises:
-        ConfigError: naming the file, the key and what was expected.
-    """
-    env = dict(os.environ) if env is None else env
-    if path is None:
-        found = next((p.expanduser() for p in DEFAULT_CONFIG_PATHS if p.expanduser().exists()), None)
-        if found is None:
-            raise ConfigError(
-                "no config file: pass --config PATH, or copy config/homelab-agent.example.toml "
-                "to ./homelab-agent.toml"
-            )
-        path = found
-    path = Path(path).expanduser()
-    data = _read(path)
-    if path.suffix == ".json":  # a claude_desktop_config.json used as it is
-        data = {"mcpServers": data.get("mcpServers", {})}
-    base = path.parent
-    if "mcp_config" in data and isinstance(data["mcp_config"], str):
-        desktop = Path(data["mcp_config"]).expanduser()
-        desktop = desktop if desktop.is_absolute() else base / desktop
-        servers = _read(desktop).get("mcpServers", {})
-        data["mcpServers"] = {**servers, **data.get("mcpServers", {})}
-    try:
-        data = _expand_all(data, env)
-        agent = data.get("agent")
-        if isinstance(agent, dict) and isinstance(agent.get("system_prompt"), str):
-            agent["system_prompt"] = str(base / Path(agent["system_prompt"]).expanduser())
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_describe(path, exc)) from None
-
-
-def secret_values(config: Config) -> list[str]:
-    """Every secret in `config`, so logging can redact them wherever they appear."""
-    found: list[str] = []
-
-    def walk(obj: Any) -> None:
-        if isinstance(obj, SecretStr):
-            value = obj.get_secret_value()
-            if len(value) >= 4:
-                found.append(value)
-        elif isinstance(obj, BaseModel):
-            for name in type(obj).model_fields:
-                walk(getattr(obj, name))
-        elif isinstance(obj, dict):
-            for v in obj.values():
-                walk(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                walk(v)
-
-    walk(config)
-    return found
