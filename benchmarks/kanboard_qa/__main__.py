@@ -16,9 +16,11 @@ the model's `reset()`/`clear_cache()` when it has one, else by turning its saved
 and sending a throwaway one-line request, which evicts the cached prompt. A local model's `reset()`
 leaves it as a new process finds it: the stable prefix saved on disk (`--prefix-cache`, default
 the config's `[prefix_cache]`) is still there, as it is for a one-shot `homelab-agent ask`. Each run writes
-LABEL.json, LABEL.md and LABEL.png into --out. `--board` picks the boards asked (default: all of
-them, each in its own rows: `homelab`, the board the tools were developed on, `household`, held
-out and never used for tuning, and `big`, a generated board of 1,000+ tasks, also held out).
+LABEL.json, LABEL.md and LABEL.png into --out. `--board` picks the boards asked (default: all the
+reported ones, each in its own rows: `homelab`, the board the tools were developed on,
+`household`, held out and never used for tuning, and `big`, a generated board of 1,000+ tasks, also
+held out). `--board dev` asks the tuning board (a makerspace): only when named, never in `all`,
+and its numbers are never reported as accuracy.
 `compare SMALL LARGE` runs always-LARGE (all tools) and the router over SMALL and LARGE side by
 side in one run, question by question, and prints whether the router meets its target (median
 latency at most half, accuracy within 3 points).
@@ -396,7 +398,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", type=int, default=None, help="N questions spread over the categories")
     parser.add_argument("--questions", help="comma-separated question ids (overrides --subset)")
     parser.add_argument(
-        "--board", default="all", help="boards to ask about: homelab, household, big (both held out), or all"
+        "--board",
+        default="all",
+        help="boards to ask about: homelab, household, big (both held out), or all of those three; "
+        "dev: the tuning board, only when named, never reported",
     )
     parser.add_argument(
         "--names", choices=["enum", "list", "off"], default=None, help="board names in tool schemas"

@@ -4,7 +4,9 @@
 `questions`); `household` is held out (`household`): written before the tuning started and never
 used to tune; `big` is a company's board at the size people have (`bigboard`: 1,000+ tasks, 14
 projects, 28 people), generated from a seed, its questions written before any tuning against it.
-This module pairs data with questions, and picks the ones a run asks.
+Those three are the reported boards, and "all" means them. `dev`, a makerspace (`dev`), is for
+tuning the agent only: it runs when named (`--board dev`), never with "all", and its numbers are
+never reported as accuracy. This module pairs data with questions, and picks the ones a run asks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.kanboard_qa import bigboard, household
+from benchmarks.kanboard_qa import bigboard, dev, household
 from benchmarks.kanboard_qa.questions import QUESTIONS, Question, pick
 from tools.kanboard_demo import DemoBoard, demo_transport, load_seed
 
@@ -30,6 +32,7 @@ class Suite:
     seed: Callable[[], dict[str, Any]]
     questions: Sequence[Question]
     held_out: bool = False  # never used to tune tools, prompts or the loop
+    tuning_only: bool = False  # only for tuning: not in "all", its numbers never reported
 
     def transport(self) -> httpx.ASGITransport:
         """A fresh copy of the board, served in-process."""
@@ -40,12 +43,15 @@ SUITES: dict[str, Suite] = {
     "homelab": Suite("homelab", load_seed, QUESTIONS),
     "household": Suite("household", household.seed, household.QUESTIONS, held_out=True),
     "big": Suite("big", bigboard.seed, bigboard.QUESTIONS, held_out=True),
+    "dev": Suite("dev", dev.seed, dev.QUESTIONS, tuning_only=True),
 }
 
 
 def suites(names: str) -> list[Suite]:
-    """The suites named in a comma-separated list ("all" for every one)."""
-    wanted = list(SUITES) if names.strip() == "all" else [n.strip() for n in names.split(",") if n.strip()]
+    """The suites named in a comma-separated list ("all" for every reported one: not `dev`)."""
+    if names.strip() == "all":
+        return [s for s in SUITES.values() if not s.tuning_only]
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in SUITES]
     if unknown:
         raise KeyError(f"unknown boards: {', '.join(unknown)} (known: {', '.join(SUITES)})")

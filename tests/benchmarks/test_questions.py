@@ -253,13 +253,26 @@ def test_the_router_verdict_needs_half_the_median_latency_and_accuracy_within_th
         router_verdict(large, _timed("router", [1], [True]))
 
 
-async def test_the_held_out_board_has_at_least_25_questions_whose_truth_comes_from_its_own_board() -> None:
-    household = SUITES["household"]
-    assert household.held_out and not SUITES["homelab"].held_out
-    reads = [q for q in household.questions if not q.writes]
+@pytest.mark.parametrize("name", ["household", "big", "dev"])
+async def test_each_other_board_has_25_questions_over_every_category_whose_truth_comes_from_its_own_board(
+    name: str,
+) -> None:
+    suite = SUITES[name]
+    reads = [q for q in suite.questions if not q.writes]
     assert len(reads) >= 25
     assert {q.category for q in reads} == set(CATEGORIES) - {"write"}
-    assert not {q.id for q in household.questions} & {q.id for q in QUESTIONS}
+    ids = [q.id for q in suite.questions]
+    assert len(set(ids)) == len(ids)
+    assert not set(ids) & {q.id for other in SUITES.values() if other is not suite for q in other.questions}
+    board = await snapshot(suite.transport())
+    for q in suite.questions:
+        truth = q.truth(board)
+        assert truth.required and all(fact.spellings for fact in truth.required + truth.forbidden), q.id
+
+
+async def test_the_held_out_board_is_a_household_never_used_to_tune() -> None:
+    household = SUITES["household"]
+    assert household.held_out and not SUITES["homelab"].held_out
     board = await snapshot(household.transport())
     assert {p.name for p in board.projects} == {
         "House Renovation",
@@ -267,14 +280,13 @@ async def test_the_held_out_board_has_at_least_25_questions_whose_truth_comes_fr
         "Pottery Shop",
         "Smart Home",
     }
-    for q in household.questions:
-        truth = q.truth(board)
-        assert truth.required and all(fact.spellings for fact in truth.required + truth.forbidden), q.id
 
 
-def test_boards_are_chosen_by_name_or_all() -> None:
+def test_boards_are_chosen_by_name_or_all_and_all_leaves_out_the_tuning_board() -> None:
     assert [s.name for s in suites("all")] == ["homelab", "household", "big"]
     assert [s.name for s in suites("household")] == ["household"]
+    assert [s.name for s in suites("dev")] == ["dev"]
+    assert [s.name for s in suites("household,dev")] == ["household", "dev"]
     with pytest.raises(KeyError, match="unknown boards: nope"):
         suites("nope")
 
@@ -316,18 +328,10 @@ def test_the_big_board_is_the_same_on_every_call() -> None:
     assert len(bigboard.seed()["tasks"]) >= 1000
 
 
-async def test_the_big_boards_questions_compute_their_truth_from_its_own_board() -> None:
+async def test_the_big_boards_comparisons_have_one_clear_answer() -> None:
     big = SUITES["big"]
-    reads = [q for q in big.questions if not q.writes]
-    assert len(reads) >= 25 and big.held_out
-    assert {q.category for q in reads} == set(CATEGORIES) - {"write"}
-    others = {q.id for s in ("homelab", "household") for q in SUITES[s].questions}
-    assert not {q.id for q in big.questions} & others
+    assert big.held_out
     board = await snapshot(big.transport())
-    for q in big.questions:
-        truth = q.truth(board)
-        assert truth.required and all(fact.spellings for fact in truth.required + truth.forbidden), q.id
-    # the comparisons have one clear answer
     open_counts = sorted((len(board.owned_by(u.username)) for u in board.users), reverse=True)
     assert open_counts[0] > open_counts[1]
     late = sorted((len(board.overdue(p.name)) for p in board.projects), reverse=True)
@@ -335,23 +339,58 @@ async def test_the_big_boards_questions_compute_their_truth_from_its_own_board()
     assert len(board.owned_by("sam")) != len(board.owned_by("samir"))
 
 
-BIG_ECHOED = [
-    ("b-sam", "tasks_of", {"person": "Sam Porter"}),
-    ("b-projects", "list_projects", {}),
-    ("b-movers-quote", "get_task", {"task": "Get quotes from moving companies"}),
-    ("b-no-person", "search_tasks", {"query": "Gustavo"}),
+async def test_the_tuning_board_is_a_makerspace_with_the_traps_the_agent_falls_into() -> None:
+    dev = SUITES["dev"]
+    assert dev.tuning_only and not dev.held_out
+    assert not any(s.tuning_only for s in SUITES.values() if s is not dev)
+    board = await snapshot(dev.transport())
+    assert {p.name for p in board.projects} == {"Workshop", "Laser Cutter", "Open Days", "Membership"}
+    assert {"Jo", "Joanna"} <= {u.name.split()[0] for u in board.users}
+    # the comparisons have one clear answer
+    open_counts = sorted((len(board.owned_by(u.username)) for u in board.users), reverse=True)
+    assert open_counts[0] > open_counts[1]
+    late = sorted((len(board.overdue(p.name)) for p in board.projects), reverse=True)
+    assert late[0] > late[1]
+    # the tasks asked about by name are not overdue, and one of them has a near twin elsewhere
+    for words in ("Open Day poster", "first aid kit for the Open Day", "dust extractor"):
+        assert board.titled(words).id not in board.overdue_ids, words
+    kit, twin = board.titled("first aid kit for the Open Day"), board.titled("first aid kit in the wood shop")
+    assert kit.project_id != twin.project_id and twin.id in board.overdue_ids
+    # what blocks the exhaust fan is someone else's task
+    fan = board.titled("exhaust fan")
+    (blocker,) = [link.task_id for link in board.links[fan.id] if link.label == "is blocked by"]
+    assert board.task(blocker).owner_id != fan.owner_id
+    assert sum(1 for t in board.tasks if board.subtasks[t.id]) >= 2
+    assert sum(1 for t in board.tasks if not t.is_active and t.date_completed) >= 5
+
+
+OTHER_ECHOED = [
+    ("big", "b-sam", "tasks_of", {"person": "Sam Porter"}),
+    ("big", "b-projects", "list_projects", {}),
+    ("big", "b-movers-quote", "get_task", {"task": "Get quotes from moving companies"}),
+    ("big", "b-no-person", "search_tasks", {"query": "Gustavo"}),
+    ("dev", "d-jo", "tasks_of", {"person": "Jo Nakamura"}),
+    ("dev", "d-joanna", "tasks_of", {"person": "Joanna Pike"}),
+    ("dev", "d-projects", "list_projects", {}),
+    ("dev", "d-late-workshop", "overdue_tasks", {"project": "Workshop"}),
+    ("dev", "d-safety", "search_tasks", {"query": "tag:safety status:open"}),
+    ("dev", "d-poster-due", "get_task", {"task": "Design the Open Day poster"}),
+    ("dev", "d-acrylic-cost", "get_task", {"task": "Buy acrylic sheets for the sign workshop"}),
+    ("dev", "d-exhaust-holdup", "get_task", {"task": "Upgrade the laser exhaust fan"}),
+    ("dev", "d-kit-due", "get_task", {"task": "Restock first aid kit for the Open Day"}),
+    ("dev", "d-no-person", "search_tasks", {"query": "Priyanka"}),
 ]
 
 
-@pytest.mark.parametrize(("qid", "tool", "arguments"), BIG_ECHOED)
-async def test_repeating_the_right_tool_result_about_the_big_board_scores_as_correct(
-    qid: str, tool: str, arguments: dict[str, Any]
+@pytest.mark.parametrize(("name", "qid", "tool", "arguments"), OTHER_ECHOED)
+async def test_repeating_the_right_tool_result_about_another_board_scores_as_correct(
+    name: str, qid: str, tool: str, arguments: dict[str, Any]
 ) -> None:
-    big = SUITES["big"]
+    suite = SUITES[name]
     model = ScriptedModel(function=_echo(tool, arguments))
-    results = await run_questions(model, pick(big.questions, ids=[qid]), label="echo", suite=big)
+    results = await run_questions(model, pick(suite.questions, ids=[qid]), label="echo", suite=suite)
     outcome = results.outcomes[0]
-    assert results.board == "big"
+    assert results.board == name
     assert outcome.correct, (outcome.missing, outcome.forbidden_found, outcome.answer)
 
 
