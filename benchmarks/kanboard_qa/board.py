@@ -7,8 +7,11 @@ score answers.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,7 +22,13 @@ from tools.kanboard.models import Column, Comment, Project, Subtask, Task, TaskL
 from tools.kanboard.settings import KanboardSettings
 from tools.kanboard_demo import DEMO_TOKEN, DEMO_URL
 
-__all__ = ["Board", "snapshot"]
+__all__ = ["Board", "seed_file", "snapshot"]
+
+
+def seed_file(path: Path) -> dict[str, Any]:
+    """A board's data from its JSON file (the demo seed's format, dates relative to now)."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 @dataclass

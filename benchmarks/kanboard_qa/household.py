@@ -9,11 +9,10 @@ from a snapshot of that board, as in `questions`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.kanboard_qa.board import Board
+from benchmarks.kanboard_qa.board import Board, seed_file
 from benchmarks.kanboard_qa.questions import (
     Question,
     closed_fact,
@@ -38,8 +37,7 @@ SEED = Path(__file__).with_name("household.json")
 
 def seed() -> dict[str, Any]:
     """The household board's data."""
-    data: dict[str, Any] = json.loads(SEED.read_text(encoding="utf-8"))
-    return data
+    return seed_file(SEED)
 
 
 def _top_priority(b: Board, project: str) -> Any:
