@@ -8,7 +8,10 @@ renewing the TLS cert?" it calls `tasks_of(person="Site Admin")`, the first name
 asked about one person's overdue work it scopes `overdue_tasks` to a project nobody mentioned.
 `ground` admits, for each such parameter, only the names the conversation has said so far (the
 user's words, and later the tool results), as an `enum` of those: whole words, so "Sam" admits
-"Sam Porter" and not "Samantha Reyes". An optional argument left with no named value drops out of
+"Sam Porter" and not "Samantha Reyes". A word the tools' own descriptions use ("open", "list",
+"days") says nothing on its own: "Which open tasks are tagged safety?" does not name the project
+"Open Days" nor "Photograph & List" a column; a name made only of such words ("Done", "Open Days")
+must be said whole. An optional argument left with no named value drops out of
 the schema; a tool whose required argument has none is not offered for this turn. The model still
 sees every tool in its prompt (so a cached prompt stays valid, and a board with 300 names costs
 the prompt what one with 10 does); the grounded schemas are what its call must fit (a grammar
@@ -26,7 +29,7 @@ from typing import Any
 
 from agent.messages import ToolSpec
 
-__all__ = ["NAMES_META", "ground", "mentioned", "words"]
+__all__ = ["NAMES_META", "ground", "mentioned", "vocabulary", "words"]
 
 NAMES_META = "io.homelab-agent/names"
 """The MCP `_meta` key of a tool under which a server lists {parameter: [every name it takes]}."""
@@ -41,10 +44,29 @@ def words(text: str) -> set[str]:
     return found | {w[:-1] for w in found if w.endswith("s") and len(w) > 3}
 
 
-def mentioned(value: str, said: set[str]) -> bool:
-    """Whether any telling word of `value` (a name: "Dave Okafor", "Q4 Planning") was said."""
-    own = {w for w in words(value) if w not in _TRIVIAL and (len(w) > 1 or w.isdigit())}
-    return bool(own & said)
+def mentioned(value: str, said: set[str], common: frozenset[str] = frozenset()) -> bool:
+    """Whether `value` (a name: "Dave Okafor", "Q4 Planning") was said: any of its telling words,
+    or, when each of its words is `common` (the tools' own vocabulary), every one of them."""
+    own = [w for w in _names(value) if w not in _TRIVIAL and (len(w) > 1 or w.isdigit())]
+    telling = {w for w in own if not words(w) & common}
+    if telling:
+        return bool({f for w in telling for f in words(w)} & said)
+    return bool(own) and all(words(w) & said for w in own)
+
+
+def _names(value: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(value)]
+
+
+def vocabulary(tools: Sequence[ToolSpec]) -> frozenset[str]:
+    """The words the tools' descriptions and their parameters' descriptions use."""
+    found: set[str] = set()
+    for tool in tools:
+        found |= words(tool.description or "")
+        for prop in (tool.parameters.get("properties") or {}).values():
+            if isinstance(prop, dict) and isinstance(prop.get("description"), str):
+                found |= words(prop["description"])
+    return frozenset(found)
 
 
 def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
@@ -56,6 +78,7 @@ def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
     said: set[str] = set()
     for text in texts:
         said |= words(text)
+    common = vocabulary(tools)
     grounded: list[ToolSpec] = []
     for tool in tools:
         properties: dict[str, Any] = tool.parameters.get("properties") or {}
@@ -72,7 +95,7 @@ def ground(tools: Sequence[ToolSpec], texts: Iterable[str]) -> list[ToolSpec]:
         required = set(schema.get("required") or [])
         offered = True
         for name, values in named.items():
-            kept = [v for v in values if mentioned(v, said)]
+            kept = [v for v in values if mentioned(v, said, common)]
             if kept:
                 schema["properties"][name]["enum"] = kept
             elif name in required:

@@ -78,3 +78,30 @@ def test_names_a_server_keeps_out_of_the_schema_are_admitted_once_said_by_whole_
     assert grounded.parameters["properties"]["person"]["enum"] == ["Sam Porter"]
     assert "enum" not in tasks_of.parameters["properties"]["person"]  # the prompt's spec is untouched
     assert ground([tasks_of], ["Who is Gustavo?"]) == []  # nobody said: the tool is not offered
+
+
+def test_a_word_the_tools_themselves_use_does_not_name_a_project_on_its_own() -> None:
+    open_days = ToolSpec(
+        name="kb__tasks_of",
+        description="What one person is working on: their open tasks, or a list of the coming days.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "person": {"type": "string", "enum": ["Joanna Pike"]},
+                "project": {"type": "string", "enum": ["Open Days", "Open Roles", "Workshop"]},
+            },
+        },
+    )
+    (asked,) = ground([open_days], ["Show me Joanna's open tasks."])
+    assert "project" not in asked.parameters["properties"]  # "open" is the tools' word, not a name
+    (named,) = ground([open_days], ["What is Joanna doing for the Open Day?"])
+    assert named.parameters["properties"]["project"]["enum"] == ["Open Days"]  # said whole
+    (roles,) = ground([open_days], ["Which roles are still open?"])
+    assert roles.parameters["properties"]["project"]["enum"] == ["Open Roles"]  # by its own word
+
+
+def test_a_name_made_only_of_the_tools_words_is_admitted_when_every_word_is_said() -> None:
+    common = frozenset(words("the list of open tasks; done"))
+    assert mentioned("Done", words("What is done?"), common)
+    assert not mentioned("Photograph & List", words("What's on Priyanka's list?"), common)
+    assert mentioned("Photograph & List", words("What's in Photograph?"), common)

@@ -251,13 +251,19 @@ def task_detail(entry: Entry, index: BoardIndex) -> str:
     lines += [f"{label}: {value}" for label, value in fields.items() if value]
     if task.description.strip():
         lines += ["Description:", _quote(task.description)]
-    if subtasks:
-        done = sum(1 for subtask in subtasks if subtask.status == 2)
-        lines.append(f"Subtasks ({done}/{len(subtasks)} done):")
-        states = {0: "to do", 1: "in progress", 2: "done"}  # words: small models misread [x] and [ ]
-        for subtask in subtasks:
+    if subtasks:  # what is left as a list, what is done on one line: a small model copies the list
+        left = [subtask for subtask in subtasks if subtask.status != 2]
+        done = [subtask for subtask in subtasks if subtask.status == 2]
+        if left:
+            lines.append(f"Subtasks left ({len(left)} of {len(subtasks)}):")
+        for subtask in left:
             who = f", {subtask.name or subtask.username}" if subtask.name or subtask.username else ""
-            lines.append(f"- {subtask.title} ({states.get(subtask.status, 'to do')}{who})")
+            lines.append(f"- {subtask.title} ({'in progress' if subtask.status == 1 else 'to do'}{who})")
+        if done:
+            finished = "; ".join(
+                f"{s.title} ({s.name or s.username})" if s.name or s.username else s.title for s in done
+            )
+            lines.append(f"Subtasks done ({len(done)} of {len(subtasks)}): {finished}")
     if links:
         lines.append("Links:")
         for link in links:

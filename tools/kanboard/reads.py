@@ -159,8 +159,8 @@ class Reads:
 READS: list[tuple[str, str]] = [  # in the order models see them: small models favour the first
     (
         "search_tasks",
-        "Find a task by words in its title, description, comments or subtasks, or by filters "
-        "like tag:NAME status:closed; shows the best one whole.",
+        "One task, found by words of its title, description, comments or subtasks (or tag:NAME, "
+        "status:closed): who has it, when it is due or was done, what holds it up, what is left.",
     ),
     (
         "get_task",
@@ -169,7 +169,11 @@ READS: list[tuple[str, str]] = [  # in the order models see them: small models f
     ),
     ("tasks_of", "What one person is working on: their open tasks (in one project or all)."),
     ("show_board", "What is in each column of a project's board, or in one column."),
-    ("overdue_tasks", "Open tasks already past their due date, most overdue first (of a project, a person)."),
+    (
+        "overdue_tasks",
+        "The list of every late task, most late first (of a project, a person); not for one task's "
+        "deadline or hold-up: search_tasks finds that.",
+    ),
     ("due_soon", "Open tasks due in the coming days (days=1: today and tomorrow), soonest first."),
     ("list_projects", "Every project with its number of open and overdue tasks."),
     ("list_people", "People with how many open and overdue tasks each has; with project, its members."),
