@@ -171,8 +171,8 @@ READS: list[tuple[str, str]] = [  # in the order models see them: small models f
     ("show_board", "What is in each column of a project's board, or in one column."),
     (
         "overdue_tasks",
-        "The list of every late task, most late first (of a project, a person); not for one task's "
-        "deadline or hold-up: search_tasks finds that.",
+        "Open tasks already past their due date, most overdue first (of a project, a person). "
+        "Not for one task's deadline or hold-up: search_tasks finds those.",
     ),
     ("due_soon", "Open tasks due in the coming days (days=1: today and tomorrow), soonest first."),
     ("list_projects", "Every project with its number of open and overdue tasks."),
