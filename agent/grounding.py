@@ -47,15 +47,13 @@ def words(text: str) -> set[str]:
 def mentioned(value: str, said: set[str], common: frozenset[str] = frozenset()) -> bool:
     """Whether `value` (a name: "Dave Okafor", "Q4 Planning") was said: any of its telling words,
     or, when each of its words is `common` (the tools' own vocabulary), every one of them."""
-    own = [w for w in _names(value) if w not in _TRIVIAL and (len(w) > 1 or w.isdigit())]
-    telling = {w for w in own if not words(w) & common}
+    own = [
+        words(w) for w in _WORD.findall(value) if w.casefold() not in _TRIVIAL and (len(w) > 1 or w.isdigit())
+    ]
+    telling = [forms for forms in own if not forms & common]
     if telling:
-        return bool({f for w in telling for f in words(w)} & said)
-    return bool(own) and all(words(w) & said for w in own)
-
-
-def _names(value: str) -> list[str]:
-    return [w.casefold() for w in _WORD.findall(value)]
+        return any(forms & said for forms in telling)
+    return bool(own) and all(forms & said for forms in own)
 
 
 def vocabulary(tools: Sequence[ToolSpec]) -> frozenset[str]:

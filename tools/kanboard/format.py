@@ -257,8 +257,9 @@ def task_detail(entry: Entry, index: BoardIndex) -> str:
         if left:
             lines.append(f"Subtasks left ({len(left)} of {len(subtasks)}):")
         for subtask in left:
-            who = f", {subtask.name or subtask.username}" if subtask.name or subtask.username else ""
-            lines.append(f"- {subtask.title} ({'in progress' if subtask.status == 1 else 'to do'}{who})")
+            who = subtask.name or subtask.username
+            state = "in progress" if subtask.status == 1 else "to do"
+            lines.append(f"- {subtask.title} ({state}{f', {who}' if who else ''})")
         if done:
             finished = "; ".join(
                 f"{s.title} ({s.name or s.username})" if s.name or s.username else s.title for s in done
